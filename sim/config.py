@@ -1,0 +1,424 @@
+"""The scenario schema: one validated, frozen description of a whole run.
+
+A scenario is a TOML file whose tables mirror the sections below. Every field has a default,
+a unit and a valid range, so an empty file is the baseline. Files and command-line overrides
+(``--set section.key=value``) go through the same validation before any work starts; a bad
+scenario raises :class:`ScenarioError`, which lists every problem with its dotted key, the
+offending value and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CHANNELS = ("library", "personalised", "radio", "editorial", "search", "context")
+RULES = ("pro_rata", "user_centric", "artist_centric", "threshold")
+RECOMMENDERS = ("als", "bpr", "popularity", "random", "content", "oracle", "none")
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors and values are frozen after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class RunConfig(Section):
+    """What to run: a name, a seed and a length."""
+
+    name: str = Field("baseline", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$",
+                      description="scenario name; names the output folder (letters, digits, _ . -)")
+    description: str = Field("", description="free text: the question the scenario answers")
+    seed: int = Field(20261125, ge=0, le=2**63 - 1, description="the one seed of the run (integer)")
+    epochs: int = Field(52, ge=1, le=10_000, description="epochs to simulate (one epoch = one week)")
+
+
+class WorldConfig(Section):
+    """The hidden style space and its genres."""
+
+    d_style: int = Field(8, ge=2, le=64, description="dimension of the hidden style space")
+    n_genres: int = Field(12, ge=1, le=200, description="number of genres (centres on the sphere)")
+    genre_zipf: float = Field(1.0, ge=0.0, le=4.0, description="Zipf exponent of genre popularity")
+    genre_drift: float = Field(0.02, ge=0.0, le=1.0,
+                               description="per-epoch sd of the log-popularity random walk of genres")
+    n_regions: int = Field(1, ge=1, le=32, description="number of market regions")
+    n_tags: int = Field(64, ge=2, le=10_000, description="size of the culture-tag vocabulary")
+    audio_dim: int = Field(16, ge=2, le=512, description="dimension of the audio embedding")
+    audio_noise: float = Field(0.3, ge=0.0, le=10.0,
+                               description="sd of the noise added to the audio embedding (style units)")
+
+
+class CatalogConfig(Section):
+    """Tracks: the back catalog at epoch 0 and the distributions of new releases."""
+
+    back_catalog_years: float = Field(5.0, ge=0.0, le=50.0,
+                                      description="years of releases that exist before epoch 0")
+    length_mean_s: float = Field(215.0, gt=30.0, le=1800.0, description="mean track length (s)")
+    length_sd_s: float = Field(45.0, ge=0.0, le=600.0, description="sd of track length (s)")
+    intro_mean_s: float = Field(15.0, ge=0.0, le=120.0, description="mean time to the hook (s)")
+    intro_sd_s: float = Field(8.0, ge=0.0, le=120.0, description="sd of time to the hook (s)")
+    style_noise: float = Field(0.2, ge=0.0, le=5.0,
+                               description="sd of a track's style around its artist's style")
+    quality_sd: float = Field(0.3, ge=0.0, le=5.0,
+                              description="sd of track quality around the artist's talent")
+    tags_per_track: int = Field(5, ge=1, le=100, description="culture tags drawn per track")
+    explicit_share: Probability = Field(0.1, description="share of tracks flagged explicit")
+    region_availability: Probability = Field(
+        1.0, description="probability that a track is available in each region")
+
+
+class AdaptationConfig(Section):
+    """Goodhart dynamics: how adaptive artists chase what the active payout rule rewards."""
+
+    adaptive_share: Probability = Field(0.0, description="share of artists who adapt (0 = off)")
+    imitation_rate: Probability = Field(
+        0.2, description="eta: step toward the features of top-earning recent tracks per release")
+    hill_climb_sd: float = Field(0.05, ge=0.0, le=1.0,
+                                 description="relative sd of the exploratory step of hill climbing")
+    creative_cost: float = Field(1.0, ge=0.0, le=100.0,
+                                 description="pull back toward the home style per unit distance")
+    top_share: Probability = Field(0.05, description="share of recent tracks counted as successful")
+    min_length_s: float = Field(60.0, ge=10.0, le=600.0, description="shortest length artists make (s)")
+    min_intro_s: float = Field(0.0, ge=0.0, le=60.0, description="shortest intro artists make (s)")
+
+
+class ArtistsConfig(Section):
+    """Artists: population, fame, tiers, labels and release process."""
+
+    count: int = Field(1000, ge=1, le=2_000_000, description="artists at epoch 0")
+    home_style_noise: float = Field(0.35, ge=0.0, le=5.0,
+                                    description="sd of an artist's home style around its genre centre")
+    fame_pareto_shape: float = Field(1.2, gt=0.1, le=10.0,
+                                     description="shape of the Pareto law of initial fame")
+    superstar_share: Probability = Field(0.01, description="share of artists in the superstar tier")
+    established_share: Probability = Field(0.09, description="share in the established tier")
+    major_prob_min: Probability = Field(0.1, description="P(major label) for the least famous")
+    major_prob_max: Probability = Field(0.9, description="P(major label) for the most famous")
+    release_rate: float = Field(0.05, ge=0.0, le=50.0,
+                                description="mean tracks released per artist per epoch (Poisson)")
+    fame_release_boost: float = Field(0.5, ge=0.0, le=10.0,
+                                      description="extra release rate per unit of log fame")
+    entry_rate: float = Field(0.002, ge=0.0, le=1.0,
+                              description="new artists per epoch, as a share of current artists")
+    adaptation: AdaptationConfig = AdaptationConfig()
+
+    @model_validator(mode="after")
+    def _tiers_fit(self) -> ArtistsConfig:
+        if self.superstar_share + self.established_share > 1.0:
+            raise ValueError("superstar_share + established_share must be at most 1")
+        return self
+
+
+class BehaviourConfig(Section):
+    """The listening kernel: utility, skips and the stream rule (DESIGN.md section 3)."""
+
+    w_taste: float = Field(2.0, ge=0.0, le=100.0, description="weight of taste match in utility")
+    w_quality: float = Field(0.5, ge=0.0, le=100.0, description="weight of quality in utility")
+    utility_noise: float = Field(0.5, ge=0.0, le=100.0, description="sd of per-exposure utility noise")
+    a0: float = Field(0.0, ge=-50, le=50, description="early-skip intercept (logit)")
+    a1: float = Field(1.0, ge=-50, le=50, description="early-skip slope on utility")
+    a2: float = Field(0.5, ge=-50, le=50, description="early-skip slope on intro length / attention")
+    b0: float = Field(0.0, ge=-50, le=50, description="later-abandonment intercept (logit)")
+    b1: float = Field(1.0, ge=-50, le=50, description="later-abandonment slope on utility")
+    b2: float = Field(0.3, ge=-50, le=50, description="later-abandonment slope on track length")
+    stream_threshold_s: float = Field(30.0, ge=0.0, le=600.0,
+                                      description="seconds played that make a royalty-bearing stream")
+    save_utility: float = Field(1.0, ge=-100, le=100,
+                                description="utility above which a completed track is saved")
+    skip_signal: float = Field(0.0, ge=-1.0, le=0.0,
+                               description="interaction value recorded for an early skip (<= 0)")
+
+
+class ListenersConfig(Section):
+    """Listeners: population, taste, activity, tiers, satisfaction, churn and arrivals."""
+
+    count: int = Field(10_000, ge=1, le=20_000_000, description="listeners at epoch 0")
+    choice: Literal["budget", "slate_argmax"] = Field(
+        "budget", description="budget: listen until the weekly time budget is spent; "
+                              "slate_argmax: one item per epoch, the best of the slate (Chaney et al.)")
+    rank_attention: float = Field(0.0, ge=0.0, le=10.0,
+                                  description="slate_argmax: utility weighted by rank^-rank_attention")
+    budget_median_min: float = Field(400.0, gt=0.0, le=10_080.0,
+                                     description="median listening budget (minutes per epoch)")
+    budget_sigma: float = Field(0.8, ge=0.0, le=5.0, description="sd of log budget")
+    activity_mainstream_corr: float = Field(
+        0.0, ge=-1.0, le=1.0, description="correlation of log budget with genre popularity")
+    two_genre_share: Probability = Field(0.5, description="share of listeners with two home genres")
+    taste_noise: float = Field(0.5, ge=0.0, le=5.0, description="sd of taste around genre centres")
+    openness_mean: Probability = Field(0.3, description="mean appetite for the unknown")
+    attention_mean: float = Field(1.0, gt=0.0, le=10.0,
+                                  description="mean tolerance for long intros (1 = average)")
+    premium_share: Probability = Field(0.45, description="share of listeners on a paid plan")
+    explicit_filter_share: Probability = Field(0.05, description="share who filter explicit tracks")
+    taste_drift: float = Field(0.01, ge=0.0, le=1.0, description="per-epoch sd of taste drift")
+    satisfaction_rate: Probability = Field(0.3, description="EMA weight of the latest epoch")
+    churn_k0: float = Field(-4.5, ge=-50, le=50, description="weekly churn hazard intercept (logit)")
+    churn_k1: float = Field(2.0, ge=-50, le=50, description="churn hazard slope on satisfaction")
+    arrival_rate: float = Field(0.004, ge=0.0, le=1.0,
+                                description="new listeners per epoch, as a share of active ones")
+    cf_min_interactions: int = Field(10, ge=0, le=10_000,
+                                     description="plays before a listener gets collaborative recs")
+    behaviour: BehaviourConfig = BehaviourConfig()
+
+
+class MixConfig(Section):
+    """Default share of exposures by channel; must sum to 1."""
+
+    library: Probability = 0.40
+    personalised: Probability = 0.20
+    radio: Probability = 0.10
+    editorial: Probability = 0.15
+    search: Probability = 0.15
+    context: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> MixConfig:
+        total = sum(getattr(self, c) for c in CHANNELS)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"channel shares must sum to 1, got {total:.6g}")
+        return self
+
+
+class ChannelsConfig(Section):
+    """Where exposures come from."""
+
+    mix: MixConfig = MixConfig()
+    mix_sd: float = Field(0.3, ge=0.0, le=5.0,
+                          description="per-listener spread of the mix (sd of log-weights)")
+    slate_size: int = Field(50, ge=1, le=10_000, description="tracks in the personalised slate (K)")
+    radio_neighbours: int = Field(20, ge=1, le=1_000, description="similar tracks per radio seed")
+    editorial_playlists_per_genre: int = Field(2, ge=0, le=100, description="playlists per genre")
+    editorial_capacity: int = Field(50, ge=1, le=10_000, description="tracks per editorial playlist")
+    editorial_major_bias: float = Field(0.0, ge=0.0, le=100.0,
+                                        description="score bonus for major-label tracks on playlists")
+    search_pool: int = Field(200, ge=1, le=100_000,
+                             description="popular tracks per genre reachable by search / word of mouth")
+    context_pool: int = Field(100, ge=1, le=100_000, description="tracks per context playlist")
+
+
+class ExplorationConfig(Section):
+    """Discovery boost: slate slots given to long-tail and new tracks by a bandit."""
+
+    share: Probability = Field(0.0, description="share of slate slots for exploration (0 = off)")
+    policy: Literal["epsilon_greedy", "thompson"] = Field("thompson", description="bandit policy")
+    epsilon: Probability = Field(0.1, description="epsilon-greedy: chance of a random pick")
+    new_epochs: int = Field(4, ge=0, le=1000, description="a track counts as new for this many epochs")
+    longtail_share: Probability = Field(0.8, description="least-streamed share of tracks = long tail")
+
+
+class RecommenderConfig(Section):
+    """The recommender retrained every epoch (DESIGN.md section 4)."""
+
+    kind: Literal["als", "bpr", "popularity", "random", "content", "oracle", "none"] = Field(
+        "als", description="als | bpr | popularity | random | content | oracle | none")
+    factors: int = Field(64, ge=1, le=1024, description="latent factors")
+    iterations: int = Field(15, ge=1, le=1000, description="ALS sweeps from cold")
+    warm_iterations: int = Field(3, ge=0, le=1000, description="ALS sweeps per epoch when warm")
+    regularization: float = Field(0.01, ge=0.0, le=1e4, description="L2 penalty (unscaled lambda)")
+    alpha: float = Field(40.0, gt=0.0, le=1e6, description="confidence weight of the play signal")
+    weighting: Literal["linear", "log"] = Field("log", description="confidence: alpha*r or alpha*log1p(r)")
+    solver: Literal["cg", "cholesky"] = Field("cg", description="per-row solve")
+    cg_steps: int = Field(3, ge=1, le=100, description="conjugate-gradient steps per row")
+    learning_rate: float = Field(0.05, gt=0.0, le=10.0, description="BPR: SGD learning rate")
+    bpr_epochs: int = Field(20, ge=1, le=1000, description="BPR: passes over the positives from cold")
+    decay: Probability = Field(0.9, description="weight of last epoch's interaction matrix")
+    exclude_heard_epochs: int = Field(4, ge=0, le=1000,
+                                      description="do not recommend tracks heard within this many epochs")
+    popularity_temperature: float = Field(0.5, ge=0.0, le=100.0,
+                                          description="popular-with-variance sampling temperature")
+    candidates: Literal["exact", "clusters"] = Field(
+        "exact", description="exact scoring of the whole catalog, or cluster candidates first")
+    n_clusters: int = Field(256, ge=2, le=1_000_000, description="clusters for candidate generation")
+    exploration: ExplorationConfig = ExplorationConfig()
+
+
+class ArtistCentricConfig(Section):
+    """Deezer/UMG 2023 artist-centric rule, in real-world units (scaled; see docs/MODEL.md)."""
+
+    min_monthly_streams: float = Field(1000.0, ge=0.0, description="artist streams a month to boost")
+    min_monthly_listeners: float = Field(500.0, ge=0.0, description="unique listeners a month to boost")
+    artist_boost: float = Field(2.0, ge=1.0, le=100.0, description="weight of boosted artists' streams")
+    sought_boost: float = Field(2.0, ge=1.0, le=100.0, description="weight of sought streams")
+    listener_cap: float = Field(1000.0, gt=0.0, description="streams a month above which a listener is capped")
+
+
+class ThresholdConfig(Section):
+    """Spotify 2024 rule: tracks under a trailing stream count earn nothing."""
+
+    min_streams: float = Field(1000.0, ge=0.0, description="streams over the window to earn (real units)")
+    window_epochs: int = Field(52, ge=1, le=10_000, description="trailing window (epochs)")
+
+
+class PayoutsConfig(Section):
+    """Revenue, the rights-holder pool and the payout rules (DESIGN.md section 5)."""
+
+    active: Literal["pro_rata", "user_centric", "artist_centric", "threshold"] = Field(
+        "pro_rata", description="the rule artists see when they adapt")
+    premium_fee_month: float = Field(10.99, ge=0.0, le=1000.0, description="premium fee (USD per month)")
+    ad_revenue_month: float = Field(0.6, ge=0.0, le=1000.0,
+                                    description="ad revenue per ad-supported listener (USD per month)")
+    rights_share: Probability = Field(0.66, description="share of revenue paid to rights holders")
+    living_usd_month: float = Field(1000.0, ge=0.0, description="monthly payout counted as a living")
+    scale: float | Literal["auto"] = Field(
+        "auto", description="multiplier of real-world stream thresholds; auto = by streams per track")
+    artist_centric: ArtistCentricConfig = ArtistCentricConfig()
+    threshold: ThresholdConfig = ThresholdConfig()
+
+    @model_validator(mode="after")
+    def _scale_positive(self) -> PayoutsConfig:
+        if self.scale != "auto" and not (0.0 < self.scale <= 1e6):
+            raise ValueError("scale must be 'auto' or a number in (0, 1e6]")
+        return self
+
+
+class FraudConfig(Section):
+    """Stream farms: bot accounts streaming fraudulent tracks."""
+
+    bots: int = Field(0, ge=0, le=10_000_000, description="bot accounts (0 = off)")
+    tracks: int = Field(20, ge=1, le=100_000, description="fraudulent tracks they stream")
+    streams_per_bot: int = Field(500, ge=1, le=100_000, description="streams per bot per epoch")
+    track_length_s: float = Field(35.0, ge=1.0, le=1800.0, description="length of a fraudulent track (s)")
+    premium: bool = Field(True, description="bots pay the premium fee (else ad-supported)")
+
+
+class MetricsConfig(Section):
+    """Sampling sizes of the costlier metrics."""
+
+    jaccard_pairs: int = Field(2000, ge=1, le=10_000_000, description="listener pairs sampled for Jaccard")
+    diversity_listeners: int = Field(1000, ge=1, le=10_000_000,
+                                     description="listeners sampled for individual diversity")
+    eval_listeners: int = Field(2000, ge=1, le=10_000_000,
+                                description="listeners sampled for precision/nDCG and regret")
+    k: int = Field(10, ge=1, le=1000, description="cut-off of precision@k and nDCG@k")
+
+
+class OutputsConfig(Section):
+    """What a run writes."""
+
+    root: str = Field("outputs", description="folder under which runs are written")
+    save_streams: bool = Field(False, description="also write streams.parquet and listeners.parquet")
+    artists_table: bool = Field(True, description="write artists.parquet")
+
+
+class Scenario(Section):
+    """A whole scenario: every section, each with its defaults."""
+
+    run: RunConfig = RunConfig()
+    world: WorldConfig = WorldConfig()
+    catalog: CatalogConfig = CatalogConfig()
+    artists: ArtistsConfig = ArtistsConfig()
+    listeners: ListenersConfig = ListenersConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    recommender: RecommenderConfig = RecommenderConfig()
+    payouts: PayoutsConfig = PayoutsConfig()
+    fraud: FraudConfig = FraudConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    outputs: OutputsConfig = OutputsConfig()
+
+    def to_toml(self) -> str:
+        """The fully resolved scenario as TOML, loadable as is."""
+        return tomli_w.dumps(self.model_dump(mode="json"))
+
+    def replace(self, **overrides: Any) -> Scenario:
+        """A copy with dotted-key overrides applied and validated, e.g. ``{"run.seed": 3}``."""
+        data = self.model_dump(mode="json")
+        for key, value in overrides.items():
+            _set_dotted(data, key, value)
+        return validate(data)
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be run; ``problems`` holds one readable line per problem."""
+
+    def __init__(self, problems: list[str], source: str = "scenario"):
+        self.problems = problems
+        self.source = source
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+def _describe(err: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown key (value {err['input']!r}); check the spelling against docs/MODEL.md"
+    if err["type"] == "missing":
+        return f"{key}: missing"
+    return f"{key}: got {err['input']!r}, expected: {msg}"
+
+
+def validate(data: dict[str, Any], source: str = "scenario") -> Scenario:
+    """Validate a scenario given as nested dicts; raise ScenarioError listing every problem."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            if isinstance(err.get("input"), dict) and err["type"] != "extra_forbidden":
+                err = {**err, "input": "{...}"}
+            problems.append(_describe(err))
+        raise ScenarioError(problems, source) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``key.path=value`` and read the value as TOML (bare words become strings)."""
+    if "=" not in text:
+        raise ScenarioError([f"{text!r}: expected KEY=VALUE, e.g. listeners.count=5000"], "--set")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ScenarioError([f"{text!r}: the key must be a dotted path such as recommender.factors"],
+                            "--set")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    node = data
+    parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            path = ".".join(parts[: i + 1])
+            raise ScenarioError([f"{key}: {path} is a value, not a section"], "--set")
+        node = child
+    node[parts[-1]] = value
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a scenario file as nested dicts; ScenarioError if missing or not valid TOML."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError([f"no such file: {path}"], str(path))
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"not valid TOML: {exc}"], str(path)) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(["not a UTF-8 text file"], str(path)) from None
+
+
+def load(path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario file (or the defaults) and apply overrides, validating everything.
+
+    Args:
+        path: a TOML scenario file; None means the built-in defaults.
+        overrides: ``["section.key=value", ...]`` strings or a ``{dotted key: value}`` mapping.
+    """
+    source = str(path) if path is not None else "defaults"
+    data = read_toml(path) if path is not None else {}
+    items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides or [])
+    for key, value in items:
+        _set_dotted(data, key, value)
+    return validate(data, source)

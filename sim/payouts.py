@@ -119,26 +119,41 @@ class Scale:
     track: float
     artist: float
 
+    @classmethod
+    def of(cls, scale: float | Scale, n_tracks: int, n_artists: int) -> Scale:
+        """A Scale from the one platform-size number (a track scale), or a Scale as is.
 
-def resolve_scale(cfg: PayoutsConfig, epoch_streams: float, n_tracks: int, n_artists: int) -> Scale:
-    """The platform-size scale of real-world bars.
+        The artist scale is the track scale times the simulated tracks per artist over the
+        real ones, i.e. the ratio of mean streams per artist when the track scale is the
+        ratio of mean streams per track.
+        """
+        if isinstance(scale, Scale):
+            return scale
+        if n_artists <= 0:
+            return cls(float(scale), float(scale))
+        return cls(float(scale), float(scale) * (n_tracks / n_artists) / (REAL_TRACKS / REAL_ARTISTS))
 
-    With a number, both scales are that number. With "auto", each is the simulated mean
-    streams per track (per artist) and epoch over the real-platform figure, so a bar sits at
-    the same multiple of the mean stream count as on the real platform and excludes a
-    comparable share of the catalog.
+
+def auto_scale(track_streams: np.ndarray, n_tracks: int) -> float:
+    """The "auto" platform-size scale: simulated over real mean streams per track and epoch.
+
+    A real-world per-track bar times this scale sits at the same multiple of the mean stream
+    count as on the real platform (Luminate 2023: about 428.5 streams per track and week), so
+    it excludes a comparable share of the catalog. Zero when nothing streamed.
 
     Args:
-        cfg: the payouts section.
-        epoch_streams: streams in a typical epoch (this epoch's, or a trailing mean).
+        track_streams: streams of each track in an epoch (this epoch's, or a trailing mean).
         n_tracks: tracks in the catalog.
-        n_artists: artists on the platform.
     """
-    if cfg.scale != "auto":
-        return Scale(float(cfg.scale), float(cfg.scale))
-    per_track = epoch_streams / n_tracks if n_tracks > 0 else 0.0
-    per_artist = epoch_streams / n_artists if n_artists > 0 else 0.0
-    return Scale(per_track / REAL_STREAMS_PER_TRACK_EPOCH, per_artist / REAL_STREAMS_PER_ARTIST_EPOCH)
+    if n_tracks <= 0:
+        return 0.0
+    return float(np.sum(track_streams, dtype=np.float64)) / n_tracks / REAL_STREAMS_PER_TRACK_EPOCH
+
+
+def resolve_scale(cfg: PayoutsConfig, track_streams: np.ndarray, n_tracks: int, n_artists: int) -> Scale:
+    """The Scale of a scenario: ``cfg.scale`` if a number, else :func:`auto_scale`."""
+    value = auto_scale(track_streams, n_tracks) if cfg.scale == "auto" else float(cfg.scale)
+    return Scale.of(value, n_tracks, n_artists)
 
 
 def listener_revenue(premium: np.ndarray, active: np.ndarray, cfg: PayoutsConfig) -> np.ndarray:
@@ -227,7 +242,7 @@ def user_centric(table: StreamTable, contribution: np.ndarray, n_tracks: int) ->
         contribution: float64[L] each listener's share of the pool (revenue x rights share).
         n_tracks: tracks in the catalog.
     """
-    if len(table) and table.listener.max() >= len(contribution):
+    if len(table.listener) and table.listener.max() >= len(contribution):
         raise ValueError("user_centric: a listener id in the table has no contribution entry")
     per_listener = sum_by(table.listener, table.streams, len(contribution))
     has = per_listener > 0
@@ -291,8 +306,15 @@ def threshold(table: StreamTable, pool: float, n_tracks: int, trailing_track_str
     return _share(_track_streams(table, n_tracks) * eligible, pool)
 
 
+def as_table(table) -> StreamTable:
+    """A StreamTable from any object with its five columns (e.g. the ledger's), checked and grouped."""
+    if isinstance(table, StreamTable):
+        return table
+    return StreamTable(table.listener, table.track, table.artist, table.streams, table.sought)
+
+
 def settle(rule: str, table: StreamTable, revenue: np.ndarray, n_tracks: int, n_artists: int,
-           cfg: PayoutsConfig, trailing_track_streams: np.ndarray, scale: Scale,
+           cfg: PayoutsConfig, trailing_track_streams: np.ndarray, scale: float | Scale,
            history_epochs: int | None = None) -> np.ndarray:
     """Settle one rule on an epoch's streams.
 
@@ -305,12 +327,15 @@ def settle(rule: str, table: StreamTable, revenue: np.ndarray, n_tracks: int, n_
         cfg: the payouts section.
         trailing_track_streams: float[T] streams per track over the threshold window,
             this epoch included (threshold rule only).
-        scale: from :func:`resolve_scale`.
+        scale: the platform-size scale: a number (:func:`auto_scale` or ``cfg.scale``; per-artist
+            bars follow by :meth:`Scale.of`) or a Scale (:func:`resolve_scale`).
         history_epochs: epochs of history in ``trailing_track_streams`` (None = a full window).
     Returns:
         float64[n_tracks] payout per track (USD); sums to ``pool_of(revenue, cfg)`` or is all
         zeros (then :func:`unpaid` is the pool).
     """
+    table = as_table(table)
+    scale = Scale.of(scale, n_tracks, n_artists)
     pool = pool_of(revenue, cfg)
     if rule == "pro_rata":
         return pro_rata(table, pool, n_tracks)
@@ -325,11 +350,12 @@ def settle(rule: str, table: StreamTable, revenue: np.ndarray, n_tracks: int, n_
 
 
 def settle_all(table: StreamTable, revenue: np.ndarray, n_tracks: int, n_artists: int,
-               cfg: PayoutsConfig, trailing_track_streams: np.ndarray, scale: Scale,
+               cfg: PayoutsConfig, trailing_track_streams: np.ndarray, scale: float | Scale,
                history_epochs: int | None = None) -> dict[str, np.ndarray]:
     """Every rule of sim.config.RULES on the same streams: ``{rule: float64[n_tracks]}``.
 
     Arguments as for :func:`settle`. The caller picks ``cfg.active`` out of the result.
     """
+    table = as_table(table)
     return {rule: settle(rule, table, revenue, n_tracks, n_artists, cfg, trailing_track_streams,
                          scale, history_epochs) for rule in RULES}

@@ -158,13 +158,30 @@ def test_threshold_excludes_tracks_under_the_bar_and_prorates_short_history():
 
 
 def test_scale_auto_and_fixed():
-    auto = P.resolve_scale(CFG, epoch_streams=428.5 * 1000, n_tracks=1000, n_artists=1000)
-    assert auto.track == pytest.approx(1.0, rel=1e-3)
-    assert auto.artist == pytest.approx(428.5 / P.REAL_STREAMS_PER_ARTIST_EPOCH, rel=1e-3)
-    fixed = P.resolve_scale(PayoutsConfig(scale=0.01), 1e6, 10, 10)
-    assert fixed == P.Scale(0.01, 0.01)
-    assert P.resolve_scale(CFG, 0.0, 0, 0) == P.Scale(0.0, 0.0)
+    streams = np.full(1000, P.REAL_STREAMS_PER_TRACK_EPOCH)
+    assert P.auto_scale(streams, 1000) == pytest.approx(1.0)
+    assert P.auto_scale(np.zeros(0), 0) == 0.0
+    auto = P.resolve_scale(CFG, streams, n_tracks=1000, n_artists=1000)
+    # same streams per artist as per track: the artist scale is the per-artist mean ratio
+    assert auto.artist == pytest.approx(P.REAL_STREAMS_PER_TRACK_EPOCH / P.REAL_STREAMS_PER_ARTIST_EPOCH)
+    fixed = P.resolve_scale(PayoutsConfig(scale=0.01), streams, 100, 100)
+    assert fixed.track == 0.01 and fixed.artist == pytest.approx(0.01 * P.REAL_ARTISTS / P.REAL_TRACKS)
+    assert P.Scale.of(fixed, 1, 1) is fixed
     assert P.threshold_bar(CFG, P.Scale(0.5, 1.0)) == 500.0
+
+
+def test_float_scale_and_foreign_table_are_accepted():
+    class LedgerTable:  # the ledger's own table type: same five columns, int64 counts
+        listener = np.array([0, 0, 1], np.int32)
+        track = np.array([0, 1, 1], np.int32)
+        artist = np.array([0, 1, 1], np.int32)
+        streams = np.array([2, 1, 1], np.int64)
+        sought = np.array([1, 0, 0], np.int64)
+
+    out = P.settle_all(LedgerTable(), np.ones(2), 2, 2, CFG, np.full(2, 1e6), 0.001)
+    assert out["pro_rata"] == pytest.approx([1.32 / 2, 1.32 / 2])
+    for paid in out.values():
+        assert paid.sum() == pytest.approx(1.32)
 
 
 def test_stream_table_from_events_aggregates_per_listener_and_track():

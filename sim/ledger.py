@@ -8,33 +8,15 @@ interaction matrix ``R_t = decay * R_{t-1} + dR_t`` that the recommender trains 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 
 from agents.catalog import Catalog
 from sim.config import CHANNELS, Scenario
 from sim.events import Events
+from sim.payouts import StreamTable
 
 SOUGHT_CHANNELS = (CHANNELS.index("library"), CHANNELS.index("search"))
-
-
-@dataclass
-class StreamTable:
-    """Streams of one epoch aggregated per (listener, track): what payouts are settled on.
-
-    Attributes:
-        listener, track, artist: ids, one row per pair with at least one stream.
-        streams: royalty-bearing streams of the pair.
-        sought: of those, streams the listener actively sought (library, search).
-    """
-
-    listener: np.ndarray
-    track: np.ndarray
-    artist: np.ndarray
-    streams: np.ndarray
-    sought: np.ndarray
 
 
 def _grow(a: np.ndarray, n: int) -> np.ndarray:
@@ -164,16 +146,10 @@ class Ledger:
         return _grow(self._window_total, n_tracks or 0).copy()
 
     def streams_table(self) -> StreamTable:
-        """The last epoch's streams aggregated per (listener, track)."""
+        """The last epoch's streams aggregated per (listener, track), for the payout rules."""
         ev = self.events
-        s = self.stream
-        sought = np.isin(ev.channel, SOUGHT_CHANNELS) & s
-        listener, track, artist = ev.listener[s], ev.track[s], self.artist[s]
-        if len(listener) == 0:
-            z = np.zeros(0, np.int32)
-            return StreamTable(z, z, z, np.zeros(0, np.int64), np.zeros(0, np.int64))
-        key = listener.astype(np.int64) * (int(track.max()) + 1) + track
-        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        streams = np.bincount(inv).astype(np.int64)
-        sought_n = np.bincount(inv, weights=sought[s]).astype(np.int64)
-        return StreamTable(listener[first], track[first], artist[first], streams, sought_n)
+        sought = np.isin(ev.channel, SOUGHT_CHANNELS)
+        n_tracks = len(self.track_streams_last)
+        track_artist = np.zeros(n_tracks, np.int32)
+        track_artist[ev.track] = self.artist
+        return StreamTable.from_events(ev.listener, ev.track, self.stream, sought, track_artist, n_tracks)

@@ -1,0 +1,128 @@
+"""End to end: a small seeded run writes complete, documented, reproducible outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import config, runner
+from sim.config import CHANNELS, RULES
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["listeners.count=2000", "artists.count=200", "run.epochs=8", "run.name=small", "run.seed=11"]
+
+METRIC_COLUMNS = [
+    "epoch", "active_listeners", "new_listeners", "churned_listeners", "catalog_tracks", "new_tracks",
+    "plays", "streams", "skip_share_5s", "skip_share_30s", "skip_share_before_end", "streams_per_listener",
+    "artists_per_listener", *[f"channel_share_{c}" for c in CHANNELS], "revenue", "pool",
+    *[f"{m}_{r}" for r in RULES for m in ("payout_gini", "payout_top1_share", "payout_top10_share",
+                                          "payout_emerging_share", "artists_above_living",
+                                          "per_stream_value", "fraud_share")],
+    "stream_gini_artists", "stream_top1_share_artists", "stream_top10_share_artists",
+    "emerging_stream_share", "emerging_impression_share", "new_artist_stream_share",
+    "emerging_mean_unique_listeners", "new_releases_reaching_threshold",
+    "jaccard_random_pairs", "jaccard_similar_pairs", "jaccard_dissimilar_pairs", "effective_artists",
+    "effective_tracks", "rec_coverage", "individual_diversity", "release_style_dispersion",
+    "release_mean_length_s", "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "churn_rate",
+    "rec_fit_seconds", "rec_train_loss", "rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle",
+]
+ARTIST_COLUMNS = ["epoch", "artist_id", "tier", "major_label", "entry_epoch", "streams", "unique_listeners",
+                  "impressions", "tracks_released", "release_mean_length_s", "release_mean_intro_s",
+                  *[f"payout_{r}" for r in RULES]]
+# Columns that measure wall time, not the simulation: excluded from reproducibility checks.
+TIMING_COLUMNS = ["rec_fit_seconds"]
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    return runner.run(config.load(None, SMALL), out_root=out, run_id="a")
+
+
+def simulated(metrics: pd.DataFrame) -> pd.DataFrame:
+    return metrics.drop(columns=TIMING_COLUMNS)
+
+
+def test_run_writes_every_documented_column(small_run):
+    metrics = pd.read_parquet(small_run / "metrics.parquet")
+    assert list(metrics["epoch"]) == list(range(8))
+    assert set(METRIC_COLUMNS) <= set(metrics.columns)
+    values = metrics[METRIC_COLUMNS].to_numpy(dtype=float)
+    assert np.isfinite(values).all()
+    assert (metrics["streams"] > 0).all() and (metrics["catalog_tracks"].diff().dropna() >= 0).all()
+    artists = pd.read_parquet(small_run / "artists.parquet")
+    assert set(ARTIST_COLUMNS) <= set(artists.columns)
+    assert len(artists) >= 8 * 200
+    for rule in RULES:
+        paid = artists.groupby("epoch")[f"payout_{rule}"].sum().to_numpy()
+        assert paid == pytest.approx(metrics["pool"].to_numpy(), rel=1e-9)
+
+
+def test_run_folder_is_complete_and_re_runnable(small_run, tmp_path):
+    manifest = json.loads((small_run / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["seed"] == 11
+    assert {"numpy", "numba", "mesa"} <= set(manifest["versions"])
+    assert manifest["seconds"]["listen"] > 0
+    resolved = config.load(small_run / "config.toml")
+    assert resolved == config.load(None, SMALL)
+    assert not list(small_run.parent.glob("*.partial"))
+
+
+def test_same_seed_same_results(small_run, tmp_path):
+    again = runner.run(config.load(None, SMALL), out_root=tmp_path, run_id="b")
+    for name in ("metrics.parquet", "artists.parquet"):
+        a, b = pd.read_parquet(small_run / name), pd.read_parquet(again / name)
+        if name == "metrics.parquet":
+            a, b = simulated(a), simulated(b)
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_another_seed_other_results(small_run, tmp_path):
+    other = runner.run(config.load(None, [*SMALL, "run.seed=12"]), out_root=tmp_path, run_id="c")
+    a, b = pd.read_parquet(small_run / "metrics.parquet"), pd.read_parquet(other / "metrics.parquet")
+    assert not a["streams"].equals(b["streams"])
+
+
+def _cli_run(tmp_path: Path, threads: int, name: str) -> pd.DataFrame:
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
+    args = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / "baseline.toml"), "--quiet",
+            "--out", str(tmp_path / name)] + [a for s in SMALL for a in ("--set", s)]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / name / "small").iterdir()
+    assert f"results: {run_dir}" in proc.stdout.replace("\n", "")
+    return pd.read_parquet(run_dir / "metrics.parquet")
+
+
+def test_one_and_two_threads_give_identical_results(tmp_path):
+    one, two = _cli_run(tmp_path, 1, "one"), _cli_run(tmp_path, 2, "two")
+    pd.testing.assert_frame_equal(simulated(one), simulated(two))
+
+
+def test_a_killed_run_never_looks_complete(tmp_path):
+    args = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / "baseline.toml"), "--quiet",
+            "--out", str(tmp_path), "--set", "listeners.count=3000", "--set", "run.epochs=500"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    scenario_dir = tmp_path / "baseline"
+    while time.monotonic() < deadline and not list(scenario_dir.glob("*.partial/manifest.json")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (partial,) = scenario_dir.iterdir()
+    assert partial.name.endswith(".partial")
+    assert json.loads((partial / "manifest.json").read_text())["status"] == "running"
+    assert not (partial / "metrics.parquet").exists()
+    with pytest.raises(ValueError):
+        runner.load_run(partial)

@@ -211,6 +211,8 @@ class ExplorationConfig(Section):
     epsilon: Probability = Field(0.1, description="epsilon-greedy: chance of a random pick")
     new_epochs: int = Field(4, ge=0, le=1000, description="a track counts as new for this many epochs")
     longtail_share: Probability = Field(0.8, description="least-streamed share of tracks = long tail")
+    candidates: int = Field(200, ge=1, le=1_000_000,
+                            description="pool tracks drawn per user for the bandit to choose from (count)")
 
 
 class RecommenderConfig(Section):
@@ -236,6 +238,11 @@ class RecommenderConfig(Section):
     candidates: Literal["exact", "clusters"] = Field(
         "exact", description="exact scoring of the whole catalog, or cluster candidates first")
     n_clusters: int = Field(256, ge=2, le=1_000_000, description="clusters for candidate generation")
+    n_probe: int = Field(16, ge=1, le=1_000_000,
+                         description="clusters whose items are scored exactly per user (count)")
+    audio_ridge: float = Field(1.0, ge=0.0, le=1e6,
+                               description="ridge penalty of the audio->factor map for cold tracks")
+    bpr_warm_epochs: int = Field(4, ge=0, le=1000, description="BPR: passes per epoch when warm")
     exploration: ExplorationConfig = ExplorationConfig()
 
 

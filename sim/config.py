@@ -58,7 +58,7 @@ class WorldConfig(Section):
 class CatalogConfig(Section):
     """Tracks: the back catalog at epoch 0 and the distributions of new releases."""
 
-    back_catalog_years: float = Field(5.0, ge=0.0, le=50.0,
+    back_catalog_years: float = Field(8.0, ge=0.0, le=50.0,
                                       description="years of releases that exist before epoch 0")
     length_mean_s: float = Field(215.0, gt=30.0, le=1800.0, description="mean track length (s)")
     length_sd_s: float = Field(45.0, ge=0.0, le=600.0, description="sd of track length (s)")
@@ -72,6 +72,12 @@ class CatalogConfig(Section):
     explicit_share: Probability = Field(0.1, description="share of tracks flagged explicit")
     region_availability: Probability = Field(
         1.0, description="probability that a track is available in each region")
+    artist_feature_share: Probability = Field(
+        0.25, description="share of the variance of length and intro that lies between artists")
+    tag_noise: float = Field(0.1, ge=0.0, le=10.0,
+                             description="Gumbel scale of the noise in tag choice (cosine units)")
+    tag_artist_noise: float = Field(0.3, ge=0.0, le=5.0,
+                                    description="sd of an artist's own tag offset (style units)")
 
 
 class AdaptationConfig(Section):
@@ -87,6 +93,8 @@ class AdaptationConfig(Section):
     top_share: Probability = Field(0.05, description="share of recent tracks counted as successful")
     min_length_s: float = Field(60.0, ge=10.0, le=600.0, description="shortest length artists make (s)")
     min_intro_s: float = Field(0.0, ge=0.0, le=60.0, description="shortest intro artists make (s)")
+    recent_epochs: int = Field(26, ge=1, le=10_000,
+                               description="tracks released within this many epochs count as recent")
 
 
 class ArtistsConfig(Section):
@@ -104,7 +112,11 @@ class ArtistsConfig(Section):
     release_rate: float = Field(0.05, ge=0.0, le=50.0,
                                 description="mean tracks released per artist per epoch (Poisson)")
     fame_release_boost: float = Field(0.5, ge=0.0, le=10.0,
-                                      description="extra release rate per unit of log fame")
+                                      description="relative extra release rate per unit of log fame")
+    popularity_fame_exponent: float = Field(
+        1.7, ge=0.0, le=10.0, description="prior plays of a track rise as fame to this power")
+    popularity_quality_weight: float = Field(
+        2.5, ge=0.0, le=10.0, description="prior plays of a track rise as exp(weight * quality)")
     entry_rate: float = Field(0.002, ge=0.0, le=1.0,
                               description="new artists per epoch, as a share of current artists")
     adaptation: AdaptationConfig = AdaptationConfig()

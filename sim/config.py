@@ -146,6 +146,9 @@ class BehaviourConfig(Section):
                                 description="utility above which a completed track is saved")
     skip_signal: float = Field(0.0, ge=-1.0, le=0.0,
                                description="interaction value recorded for an early skip (<= 0)")
+    skip_time_scale_s: float = Field(4.0, gt=0.0, le=600.0,
+                                     description="mean (s) of the exponential early-skip moment, "
+                                                 "truncated at 30 s")
 
 
 class ListenersConfig(Section):
@@ -177,6 +180,14 @@ class ListenersConfig(Section):
                                 description="new listeners per epoch, as a share of active ones")
     cf_min_interactions: int = Field(10, ge=0, le=10_000,
                                      description="plays before a listener gets collaborative recs")
+    skip_frustration: float = Field(1.0, ge=0.0, le=100.0,
+                                    description="satisfaction lost per unit share of early skips")
+    initial_library: int = Field(30, ge=0, le=10_000,
+                                 description="tracks saved before epoch 0 (the collection listeners bring)")
+    library_decay: Probability = Field(0.95, description="per-epoch decay of library affinity weights")
+    openness_tilt: float = Field(1.0, ge=0.0, le=10.0,
+                                 description="log-mix shift per unit openness above the mean: "
+                                             "away from the library, toward discovery channels")
     behaviour: BehaviourConfig = BehaviourConfig()
 
 
@@ -213,6 +224,12 @@ class ChannelsConfig(Section):
     search_pool: int = Field(200, ge=1, le=100_000,
                              description="popular tracks per genre reachable by search / word of mouth")
     context_pool: int = Field(100, ge=1, le=100_000, description="tracks per context playlist")
+    n_contexts: int = Field(4, ge=1, le=1000,
+                            description="context playlists (occasions), each the tracks of one culture tag")
+    search_popularity_exponent: float = Field(
+        0.5, ge=0.0, le=5.0, description="search picks a pool track with weight (streams+1)^exponent")
+    cold_candidates: int = Field(1000, ge=1, le=1_000_000,
+                                 description="most popular tracks a cold listener's home page samples from")
 
 
 class ExplorationConfig(Section):

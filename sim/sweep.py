@@ -131,7 +131,7 @@ def _lists(value: Any, where: str) -> Any:
     flat = flatten(value, leaf=lambda v: isinstance(v, list))
     for key, values in flat.items():
         if not isinstance(values, list) or not values:
-            raise ValueError(f"{where}.{key}: expected a non-empty list of values, got {values!r}")
+            raise ValueError(f"{key}: expected a non-empty list of values, got {values!r}")
     return flat
 
 

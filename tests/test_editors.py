@@ -1,0 +1,102 @@
+"""Editors: capacity, playlists per genre, signals and the major-label bias."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from agents.artists import ArtistPopulation
+from agents.catalog import Catalog
+from agents.editors import Editors, top_per_genre
+from agents.world import World
+from sim.config import load
+
+
+def build(overrides=None, seed=0):
+    sc = load(None, {"artists.count": 600, **(overrides or {})})
+    rng = np.random.default_rng(seed)
+    world = World.generate(sc, rng)
+    cat = Catalog(sc.world.d_style, sc.world.audio_dim, sc.catalog.tags_per_track)
+    pop = ArtistPopulation(mesa.Model(rng=seed), sc, world, cat, rng)
+    return sc, world, cat, pop, Editors(sc, world, np.random.default_rng(seed + 1))
+
+
+def curate(ed, cat, pop, last=None, prev=None, seed=0):
+    z = np.zeros(len(cat))
+    return ed.curate(cat, pop, z if last is None else last, z if prev is None else prev, 0,
+                     np.random.default_rng(seed))
+
+
+def test_playlists_per_genre_and_capacity():
+    sc, world, cat, pop, ed = build({"channels.editorial_playlists_per_genre": 3,
+                                     "channels.editorial_capacity": 40})
+    pl = curate(ed, cat, pop)
+    G = world.n_genres
+    assert pl.items.shape == (3 * G, 40) and pl.items.dtype == np.int32
+    assert pl.genre.dtype == np.int16
+    np.testing.assert_array_equal(np.bincount(pl.genre, minlength=G), np.full(G, 3))
+    for row, g in zip(pl.items, pl.genre):
+        picked = row[row >= 0]
+        assert len(picked) == min(40, np.count_nonzero(cat.genre == g))
+        assert len(set(picked)) == len(picked)
+        assert (cat.genre[picked] == g).all()
+        assert (row[len(picked):] == -1).all()
+
+
+def test_fame_drives_epoch_zero_and_streams_later():
+    sc, world, cat, pop, ed = build({"channels.editorial_capacity": 20})
+    pl = curate(ed, cat, pop)
+    picked = pl.items[pl.items >= 0]
+    assert np.median(pop.fame[cat.artist[picked]]) > 2 * np.median(pop.fame[cat.artist])
+    # once streams exist, a surging track of an unknown artist gets in
+    unknown = np.flatnonzero(pop.fame[cat.artist] == pop.fame[cat.artist].min())[0]
+    last = np.ones(len(cat))
+    last[unknown] = 1e6
+    pl = curate(ed, cat, pop, last=last, prev=np.ones(len(cat)))
+    assert unknown in pl.items[pl.genre == cat.genre[unknown]]
+
+
+def test_quality_signal_is_noisy_but_informative():
+    sc, world, cat, pop, ed = build({"channels.editorial_capacity": 30})
+    flat = np.ones(len(cat))
+    pl = curate(ed, cat, pop, last=flat, prev=flat)
+    picked = pl.items[pl.items >= 0]
+    assert cat.quality[picked].mean() > cat.quality.mean() + 0.5
+    # two editors of the same genre do not pick identical lists
+    assert not np.array_equal(pl.items[0], pl.items[1])
+
+
+def test_major_bias_raises_major_share():
+    shares = []
+    for bias in (0.0, 2.0):
+        sc, world, cat, pop, ed = build({"channels.editorial_major_bias": bias,
+                                         "channels.editorial_capacity": 30})
+        flat = np.ones(len(cat))
+        pl = curate(ed, cat, pop, last=flat, prev=flat)
+        picked = pl.items[pl.items >= 0]
+        shares.append(pop.major[cat.artist[picked]].mean())
+    assert shares[1] > shares[0] + 0.2
+
+
+def test_fraud_tracks_never_picked():
+    from agents.fraud import StreamFarm
+    sc, world, cat, pop, ed = build({"fraud.bots": 5, "fraud.tracks": 50})
+    farm = StreamFarm(sc, world, cat, pop, np.random.default_rng(3))
+    last = np.ones(len(cat))
+    last[farm.tracks] = 1e9
+    pl = curate(ed, cat, pop, last=last, prev=np.ones(len(cat)))
+    assert not np.isin(farm.tracks, pl.items).any()
+
+
+def test_top_per_genre_pads_and_orders():
+    score = np.array([0.1, 0.9, 0.5, 0.3])
+    tracks = np.array([10, 11, 12, 13], np.int32)
+    genre = np.array([0, 0, 0, 2])
+    out = top_per_genre(score, tracks, genre, 3, 2)
+    np.testing.assert_array_equal(out, [[11, 12], [-1, -1], [13, -1]])
+
+
+def test_no_playlists_when_disabled():
+    sc, world, cat, pop, ed = build({"channels.editorial_playlists_per_genre": 0})
+    pl = curate(ed, cat, pop)
+    assert pl.items.shape[0] == 0 and len(pl.genre) == 0

@@ -1,0 +1,218 @@
+"""Metrics: known answers on hand-computed cases, and a finite row for every contract column."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import metrics as M
+from sim.config import CHANNELS, RULES
+from sim.payouts import StreamTable
+
+CONTRACT = [
+    "epoch", "active_listeners", "new_listeners", "churned_listeners", "catalog_tracks", "new_tracks",
+    "plays", "streams", "skip_share_5s", "skip_share_30s", "skip_share_before_end",
+    "streams_per_listener", "artists_per_listener", "revenue", "pool",
+    "stream_gini_artists", "stream_top1_share_artists", "stream_top10_share_artists",
+    "emerging_stream_share", "emerging_impression_share", "new_artist_stream_share",
+    "emerging_mean_unique_listeners", "new_releases_reaching_threshold", "jaccard_random_pairs",
+    "jaccard_similar_pairs", "jaccard_dissimilar_pairs", "effective_artists", "effective_tracks",
+    "rec_coverage", "individual_diversity", "release_style_dispersion", "release_mean_length_s",
+    "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "churn_rate", "rec_fit_seconds",
+    "rec_train_loss", "rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle",
+    *(f"channel_share_{c}" for c in CHANNELS),
+    *(f"{m}_{r}" for r in RULES for m in ("payout_gini", "payout_top1_share", "payout_top10_share",
+                                           "payout_emerging_share", "artists_above_living",
+                                           "per_stream_value", "fraud_share")),
+]
+ARTIST_COLUMNS = ["epoch", "artist_id", "tier", "major_label", "entry_epoch", "streams", "unique_listeners",
+                  "impressions", "tracks_released", "release_mean_length_s", "release_mean_intro_s",
+                  *(f"payout_{r}" for r in RULES)]
+
+
+# ------------------------------------------------------------------ known answers
+
+def test_gini_known_answers():
+    assert M.gini([0, 0, 0, 1]) == pytest.approx(0.75)
+    assert M.gini([1, 1, 1, 1]) == pytest.approx(0.0)
+    assert M.gini([1, 2, 3, 4]) == pytest.approx(0.25)  # sum |xi-xj| = 20, / (2 n^2 mean) = 20/80
+    assert M.gini([]) == 0.0 and M.gini([0, 0]) == 0.0
+
+
+def test_top_share_known_answers():
+    x = np.arange(1, 101, dtype=float)  # total 5050
+    assert M.top_share(x, 0.01) == pytest.approx(100 / 5050)
+    assert M.top_share(x, 0.10) == pytest.approx(sum(range(91, 101)) / 5050)
+    assert M.top_share([5.0, 1.0, 4.0], 0.01) == pytest.approx(0.5)  # at least one holder
+    assert M.top_share([], 0.1) == 0.0 and M.top_share([0, 0], 0.1) == 0.0
+
+
+def test_lorenz_known_answer_and_zero_total():
+    pop, share = M.lorenz([3.0, 1.0])
+    assert pop.tolist() == [0.0, 0.5, 1.0] and share.tolist() == pytest.approx([0.0, 0.25, 1.0])
+    pop, share = M.lorenz([0.0, 0.0])
+    assert share.tolist() == pop.tolist()
+
+
+def test_shannon_effective_known_answers():
+    assert M.shannon_effective([5, 5, 5, 5]) == pytest.approx(4.0)
+    assert M.shannon_effective([7, 0, 0]) == pytest.approx(1.0)
+    p = np.array([0.5, 0.25, 0.25])
+    assert M.shannon_effective([2, 1, 1]) == pytest.approx(math.exp(-(p * np.log(p)).sum()))
+    assert M.shannon_effective([]) == 0.0
+
+
+def _sets(rows, n_listeners, n_tracks):
+    lis, trk = zip(*rows)
+    z = np.zeros(len(rows))
+    return M.Consumption.of(StreamTable(lis, trk, z, z + 1, z), n_listeners, n_tracks)
+
+
+def test_jaccard_known_answers():
+    # listener 0: {0, 1, 2}; listener 1: {1, 2, 3}; listener 2: {4}; listener 3: nothing
+    sets = _sets([(0, 2), (0, 0), (1, 1), (0, 1), (1, 3), (1, 2), (2, 4)], 4, 5)
+    assert sets.tracks.tolist() == [0, 1, 2, 1, 2, 3, 4]
+    assert M.jaccard_mean(sets, [[0, 1]]) == pytest.approx(2 / 4)
+    assert M.jaccard_mean(sets, [[0, 2]]) == 0.0
+    assert M.jaccard_mean(sets, [[0, 0]]) == 1.0
+    assert M.jaccard_mean(sets, [[3, 3]]) == 0.0
+    assert M.jaccard_mean(sets, [[0, 1], [0, 2]]) == pytest.approx(0.25)
+    assert M.jaccard_mean(sets, np.zeros((0, 2))) == 0.0
+
+
+def test_pair_sampling():
+    rng = np.random.default_rng(0)
+    pairs = M.random_pairs(np.array([3, 5, 9]), 500, rng)
+    assert pairs.shape == (500, 2) and np.all(pairs[:, 0] != pairs[:, 1])
+    assert set(np.unique(pairs)) == {3, 5, 9}
+    assert M.random_pairs(np.array([1]), 10, rng).shape == (0, 2)
+    taste = np.array([[1, 0], [1, 0.01], [-1, 0], [0, 1]], float)
+    similar, dissimilar = M.taste_pairs(np.arange(4), taste, 20, rng)
+    cos = lambda p: (taste[p[:, 0]] * taste[p[:, 1]]).sum(1) / np.linalg.norm(taste[p[:, 0]], axis=1) \
+        / np.linalg.norm(taste[p[:, 1]], axis=1)  # noqa: E731
+    assert cos(similar).min() >= cos(dissimilar).max()
+
+
+def test_diversity_and_dispersion_known_answers():
+    style = np.array([[1, 0], [0, 1], [-1, 0]], float)
+    assert M.style_dispersion(style) == pytest.approx((1 + 2 + 1) / 3)
+    assert M.style_dispersion(style[:1]) == 0.0
+    sets = _sets([(0, 0), (0, 1), (1, 0), (1, 2), (2, 1)], 3, 3)
+    # listener 0: distance 1; listener 1: distance 2; listener 2 (one track) is skipped
+    assert M.individual_diversity(sets, style, np.array([0, 1, 2])) == pytest.approx(1.5)
+    assert M.individual_diversity(sets, style, np.array([2])) == 0.0
+
+
+def test_precision_ndcg_and_regret_known_answers():
+    sets = _sets([(0, 1), (0, 3), (1, 0)], 3, 5)
+    users = np.array([0, 1, 2])          # listener 2 streamed nothing: not evaluated
+    items = np.array([[3, 2, 1], [4, -1, 2], [0, 1, 2]])
+    assert M.precision_at_k(sets, users, items, 3) == pytest.approx((2 / 3 + 0) / 2)
+    dcg0 = 1 + 1 / math.log2(4)
+    idcg0 = 1 + 1 / math.log2(3)
+    assert M.ndcg_at_k(sets, users, items, 3) == pytest.approx((dcg0 / idcg0 + 0) / 2)
+    assert M.precision_at_k(sets, np.zeros(0, int), np.zeros((0, 3), int), 3) == 0.0
+    assert M.ndcg_at_k(sets, np.array([2]), np.array([[0, 1, 2]]), 3) == 0.0
+    taste = np.array([[1.0, 0.0]])
+    style = np.array([[1.0, 0.0], [0.0, 1.0]])
+    quality = np.array([0.0, 1.0])
+    served = M.slate_utility(np.array([0]), np.array([[0, 1, -1]]), taste, style, quality, 2.0, 0.5, 3)
+    assert served == pytest.approx([(2.0 + 0.5) / 2])
+    assert M.regret([2.0], served) == pytest.approx(0.75)
+    assert M.regret([], []) == 0.0
+
+
+# ------------------------------------------------------------------ collect
+
+def test_collect_on_an_empty_epoch_writes_every_column_finite():
+    row = M.collect(M.EpochInputs())
+    assert set(CONTRACT) <= set(row) and list(row) == list(M.METRIC_COLUMNS)
+    assert all(math.isfinite(v) for v in row.values())
+    assert row["plays"] == 0 and row["skip_share_5s"] == 0.0 and row["rec_precision_at_k"] == 0.0
+    assert row["effective_artists"] == 0.0 and row["release_mean_length_s"] == 0.0
+    rows = M.artist_rows(M.EpochInputs())
+    assert list(rows) == ARTIST_COLUMNS and all(len(v) == 0 for v in rows.values())
+
+
+def test_collect_with_catalog_and_listeners_but_no_plays():
+    inp = M.synthetic_inputs(50, 80, 10, 1000, seed=3)
+    empty = StreamTable.empty()
+    quiet = M.EpochInputs(**{**inp.__dict__, "table": empty,
+                             **{k: v[:0] for k, v in inp.__dict__.items() if k.startswith("ev_")},
+                             "payouts": {r: np.zeros(80) for r in RULES}, "rec_train_loss": float("nan")})
+    row = M.collect(quiet)
+    assert all(math.isfinite(v) for v in row.values())
+    assert row["streams"] == 0 and row["jaccard_random_pairs"] == 0.0 and row["rec_train_loss"] == 0.0
+    assert row["unpaid_pro_rata"] == pytest.approx(inp.pool)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 40), st.integers(1, 8), st.integers(0, 3000), st.integers(0, 99))
+def test_collect_on_random_inputs_is_finite_and_consistent(n_l, n_t, n_a, n_e, seed):
+    inp = M.synthetic_inputs(n_l, n_t, n_a, n_e, seed=seed, slate_size=5)
+    row = M.collect(inp)
+    assert list(row) == list(M.METRIC_COLUMNS)
+    assert all(math.isfinite(v) for v in row.values())
+    assert row["plays"] == n_e and row["streams"] == inp.table.streams.sum()
+    shares = [row[f"channel_share_{c}"] for c in CHANNELS]
+    assert sum(shares) == pytest.approx(1.0 if row["streams"] else 0.0)
+    for key in ("skip_share_5s", "skip_share_30s", "skip_share_before_end", "jaccard_random_pairs",
+                "rec_coverage", "rec_precision_at_k", "rec_ndcg_at_k", "emerging_stream_share",
+                *(f"payout_top10_share_{r}" for r in RULES), *(f"fraud_share_{r}" for r in RULES)):
+        assert 0.0 <= row[key] <= 1.0 + 1e-12, key
+    assert row["skip_share_5s"] <= row["skip_share_30s"] <= row["skip_share_before_end"]
+    rows = M.artist_rows(inp)
+    assert list(rows) == ARTIST_COLUMNS and all(len(v) == n_a for v in rows.values())
+    assert rows["streams"].sum() == pytest.approx(row["streams"])
+    assert rows["impressions"].sum() == n_e
+    for r in RULES:
+        assert rows[f"payout_{r}"].sum() == pytest.approx(inp.payouts[r].sum())
+
+
+def test_collect_known_small_epoch():
+    # two listeners, three tracks of two artists; artist 1 is emerging and new.
+    ev = dict(ev_listener=np.array([0, 0, 1, 1]), ev_track=np.array([0, 1, 1, 2]),
+              ev_channel=np.array([0, 4, 1, 1]), ev_seconds=np.array([200.0, 3.0, 100.0, 40.0]),
+              ev_utility=np.array([1.0, -1.0, 0.5, 0.5]),
+              ev_stream=np.array([True, False, True, True]), ev_completed=np.array([True, False, False, False]))
+    table = StreamTable([0, 1, 1], [0, 1, 2], [0, 1, 1], [1.0, 1.0, 1.0], [1.0, 0.0, 0.0])
+    paid = np.array([1.0, 1.0, 1.0])
+    inp = M.EpochInputs(
+        epoch=3, **ev, table=table, track_artist=np.array([0, 1, 1]), track_release_epoch=np.array([-5, 3, 3]),
+        track_length_s=np.array([200.0, 180.0, 160.0]), track_intro_s=np.array([10.0, 4.0, 6.0]),
+        track_style=np.eye(3)[:, :2] + np.array([[0, 0], [0, 0], [1, 0]]),
+        track_quality=np.zeros(3), track_fraud=np.array([False, False, True]),
+        track_streams_total=np.array([10.0, 1.0, 1.0]),
+        artist_tier=np.array([0, 2]), artist_major=np.array([True, False]), artist_entry_epoch=np.array([0, 2]),
+        listener_active=np.array([True, True]), listener_taste=np.array([[1.0, 0.0], [0.0, 1.0]]),
+        listener_satisfaction=np.array([0.2, 0.4]), revenue=np.array([2.0, 1.0]), pool=3.0,
+        payouts={r: paid for r in RULES}, living_usd_epoch=1.5, reach_streams=1.0,
+        slate_users=np.array([0]), slate_items=np.array([[0, 1, -1]]), k=2)
+    row = M.collect(inp)
+    assert row["plays"] == 4 and row["streams"] == 3
+    assert row["skip_share_5s"] == 0.25 and row["skip_share_30s"] == 0.25 and row["skip_share_before_end"] == 0.75
+    assert row["streams_per_listener"] == 1.5 and row["artists_per_listener"] == 1.0
+    assert row["channel_share_library"] == pytest.approx(1 / 3) and row["channel_share_personalised"] == pytest.approx(2 / 3)
+    assert row["emerging_stream_share"] == pytest.approx(2 / 3) and row["emerging_impression_share"] == 0.75
+    assert row["new_artist_stream_share"] == pytest.approx(2 / 3)
+    assert row["emerging_mean_unique_listeners"] == 1.0
+    assert row["new_releases_reaching_threshold"] == 2
+    assert row["payout_emerging_share_pro_rata"] == pytest.approx(2 / 3)
+    assert row["artists_above_living_pro_rata"] == 1 and row["fraud_share_pro_rata"] == pytest.approx(1 / 3)
+    assert row["per_stream_value_pro_rata"] == 1.0
+    assert row["jaccard_random_pairs"] == 0.0 and row["effective_tracks"] == pytest.approx(3.0)
+    assert row["rec_coverage"] == pytest.approx(2 / 3)
+    assert row["release_mean_length_s"] == 170.0 and row["release_mean_intro_s"] == 5.0
+    assert row["mean_true_utility"] == 0.25 and row["satisfaction_mean"] == pytest.approx(0.3)
+    rows = M.artist_rows(inp)
+    assert rows["unique_listeners"].tolist() == [1, 1] and rows["tracks_released"].tolist() == [0, 2]
+    assert rows["payout_pro_rata"].tolist() == [1.0, 2.0]
+
+
+def test_collect_is_deterministic_for_a_seed():
+    inp = M.synthetic_inputs(300, 200, 20, 20_000, seed=5)
+    assert M.collect(inp) == M.collect(inp)

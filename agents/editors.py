@@ -10,22 +10,11 @@ has its own editor, so playlists of a genre overlap but differ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from agents.channels import Playlists
 from agents.world import World
 from sim.config import Scenario
-
-try:
-    from agents.channels import Playlists
-except ImportError:  # the channels module is built in parallel; same name and fields
-    @dataclass
-    class Playlists:
-        """Editorial playlists: ``items`` int32 (P, capacity) padded with -1; ``genre`` int16 (P,)."""
-
-        items: np.ndarray
-        genre: np.ndarray
 
 QUALITY_NOISE_SD = 0.5
 """sd of an editor's reading of track quality (talent units)."""

@@ -250,6 +250,12 @@ def _slate_hits(indptr, tracks, users, items, k):
             item = items[r, c]
             if item < 0:
                 continue
+            repeat = False
+            for c0 in range(c):
+                if items[r, c0] == item:
+                    repeat = True
+            if repeat:
+                continue
             a, b = lo, hi
             while a < b:
                 mid = (a + b) // 2
@@ -262,7 +268,10 @@ def _slate_hits(indptr, tracks, users, items, k):
 
 
 def slate_hits(sets: Consumption, users: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
-    """bool (n, k): the c-th slate item of row r was streamed by ``users[r]`` (pads: False)."""
+    """bool (n, k): the c-th slate item of row r was streamed by ``users[r]``.
+
+    Pads (-1) and repeats of an item earlier in the same row are never hits.
+    """
     items = _rows(items, len(users))
     return _slate_hits(sets.indptr, sets.tracks, np.asarray(users, np.int64), items, k)
 

@@ -223,7 +223,7 @@ def distinct_counts(group: np.ndarray, item: np.ndarray, n_groups: int,
     Returns:
         (int64[n_items] distinct groups of each item, int64[n_groups] distinct items of each group).
     """
-    return _distinct_counts(np.asarray(group, np.int64), np.asarray(item, np.int64), n_groups, n_items)
+    return _distinct_counts(np.ascontiguousarray(group), np.ascontiguousarray(item), n_groups, n_items)
 
 
 def pro_rata(table: StreamTable, pool: float, n_tracks: int) -> np.ndarray:
@@ -267,9 +267,11 @@ def artist_centric(table: StreamTable, pool: float, n_tracks: int, n_artists: in
     ac = cfg.artist_centric
     n_listeners = int(table.listener.max(initial=-1)) + 1
     art_streams = sum_by(table.artist, table.streams, n_artists)
+    lis, art = table.listener, table.artist
     streamed = table.streams > 0
-    art_listeners, _ = distinct_counts(table.listener[streamed], table.artist[streamed],
-                                       n_listeners, n_artists)
+    if not streamed.all():
+        lis, art = lis[streamed], art[streamed]
+    art_listeners, _ = distinct_counts(lis, art, n_listeners, n_artists)
     boosted = ((art_streams >= ac.min_monthly_streams * scale.artist / EPOCHS_PER_MONTH)
                & (art_listeners >= ac.min_monthly_listeners * scale.artist / EPOCHS_PER_MONTH))
     weight = table.streams + (ac.sought_boost - 1.0) * table.sought

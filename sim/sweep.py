@@ -274,7 +274,7 @@ def _failure_hook(scenario: Scenario) -> None:
 
 
 def execute(scenario_toml: str, out_root: str, run_id: str, threads: int | None,
-            runner_path: str = "sim.runner:run") -> dict[str, Any]:
+            runner_path: str | Callable[..., Path] = "sim.runner:run") -> dict[str, Any]:
     """Run one scenario in a worker; return its status instead of raising.
 
     Top-level and given only plain values, so it pickles to process pools and Dask workers.
@@ -284,8 +284,11 @@ def execute(scenario_toml: str, out_root: str, run_id: str, threads: int | None,
         limit_threads(threads)
         scenario = config.validate(tomllib.loads(scenario_toml))
         _failure_hook(scenario)
-        module, _, func = runner_path.partition(":")
-        run = getattr(__import__(module, fromlist=[func]), func)
+        if callable(runner_path):
+            run = runner_path
+        else:
+            module, _, func = runner_path.partition(":")
+            run = getattr(__import__(module, fromlist=[func]), func)
         path = run(scenario, out_root, quiet=True, run_id=run_id, n_threads=threads)
         return {"status": "complete", "path": str(path), "seconds": time.perf_counter() - started}
     except Exception as exc:  # noqa: BLE001 - a failed run is a result, recorded by the caller
@@ -312,6 +315,18 @@ def _atomic_parquet(path: Path, frame: pd.DataFrame) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+class InlineExecutor(cf.Executor):
+    """Runs each task at submit time in this process: for debugging and tests."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - delivered through the future, as a pool would
+            future.set_exception(exc)
+        return future
 
 
 @contextlib.contextmanager
@@ -362,7 +377,8 @@ class Outcome:
 
 
 def run_sweep(sweep: Sweep, out: str | Path, executor: cf.Executor, threads: int | None = None,
-              progress: Callable[[str], None] | None = None, runner_path: str = "sim.runner:run") -> Outcome:
+              progress: Callable[[str], None] | None = None,
+              runner_path: str | Callable[..., Path] = "sim.runner:run") -> Outcome:
     """Run every unfinished run of a planned sweep on an executor, then write the tables.
 
     Args:
@@ -371,7 +387,8 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: cf.Executor, threads: int
         executor: any concurrent.futures executor (process pool, Dask client executor).
         threads: numeric threads per run (None: leave the worker's setting alone).
         progress: called with "skipped", "complete" or "failed" as each run settles.
-        runner_path: "module:function" that runs one scenario (tests may point elsewhere).
+        runner_path: "module:function" (or a picklable function) that runs one scenario like
+            ``sim.runner.run``; tests may point elsewhere.
     """
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -548,7 +565,8 @@ class RunProgress:
 
 
 def main(path: str | Path, workers: int | None = None, scheduler: str | None = None, dask_local: bool = False,
-         out: str | Path | None = None, quiet: bool = False) -> Outcome:
+         out: str | Path | None = None, quiet: bool = False,
+         runner_path: str | Callable[..., Path] = "sim.runner:run") -> Outcome:
     """Plan, run and tabulate a sweep file (the ``streamsim sweep`` command).
 
     Raises:
@@ -562,4 +580,4 @@ def main(path: str | Path, workers: int | None = None, scheduler: str | None = N
     else:
         context = local_executor(workers)
     with context as (executor, threads), RunProgress(len(sweep.runs), sweep.name, enabled=not quiet) as bar:
-        return run_sweep(sweep, target, executor, threads, progress=bar)
+        return run_sweep(sweep, target, executor, threads, progress=bar, runner_path=runner_path)

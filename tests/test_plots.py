@@ -1,0 +1,184 @@
+"""Figures, comparisons and HTML reports, on fake run folders with the documented columns.
+
+The fake runs make these tests fast and independent of the simulator; test_sweep.py and
+test_scenarios.py exercise the same code on real runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from sim import cli_study, plots, report, sweep
+from sim.config import CHANNELS, RULES
+
+EPOCHS = 4
+ARTISTS = 40
+
+METRIC_COLUMNS = [
+    "active_listeners", "new_listeners", "churned_listeners", "catalog_tracks", "new_tracks", "plays", "streams",
+    "skip_share_5s", "skip_share_30s", "skip_share_before_end", "streams_per_listener", "artists_per_listener",
+    *[f"channel_share_{c}" for c in CHANNELS], "revenue", "pool",
+    *[f"{m}_{r}" for r in RULES for m in ("payout_gini", "payout_top1_share", "payout_top10_share",
+                                          "payout_emerging_share", "artists_above_living", "per_stream_value",
+                                          "fraud_share")],
+    "stream_gini_artists", "stream_top1_share_artists", "stream_top10_share_artists", "emerging_stream_share",
+    "emerging_impression_share", "new_artist_stream_share", "emerging_mean_unique_listeners",
+    "new_releases_reaching_threshold", "jaccard_random_pairs", "jaccard_similar_pairs", "jaccard_dissimilar_pairs",
+    "effective_artists", "effective_tracks", "rec_coverage", "individual_diversity", "release_style_dispersion",
+    "release_mean_length_s", "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "churn_rate",
+    "rec_fit_seconds", "rec_train_loss", "rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle",
+]
+
+
+def fake_run(scenario, out_root=None, quiet=True, run_id=None, n_threads=None) -> Path:
+    """Stand-in for sim.runner.run: writes a finished run folder of seeded random tables."""
+    rng = np.random.default_rng(scenario.run.seed % 2**32)
+    final = Path(out_root) / scenario.run.name / run_id
+    partial = final.with_name(run_id + ".partial")
+    partial.mkdir(parents=True)
+    epochs = scenario.run.epochs
+    metrics = pd.DataFrame({"epoch": np.arange(epochs)})
+    for col in METRIC_COLUMNS:
+        metrics[col] = rng.random(epochs) + scenario.listeners.count / 1000
+    metrics["release_mean_length_s"] = 215.0 - 3.0 * np.arange(epochs)
+    metrics.to_parquet(partial / "metrics.parquet")
+    artists = []
+    for epoch in range(epochs):
+        frame = pd.DataFrame({"epoch": epoch, "artist_id": np.arange(ARTISTS), "tier": rng.integers(0, 3, ARTISTS),
+                              "major_label": rng.random(ARTISTS) < 0.3, "entry_epoch": 0,
+                              "streams": rng.integers(0, 100, ARTISTS), "unique_listeners": rng.integers(0, 50, ARTISTS),
+                              "impressions": rng.integers(0, 200, ARTISTS), "tracks_released": 1,
+                              "release_mean_length_s": 200.0, "release_mean_intro_s": 12.0})
+        for i, rule in enumerate(RULES):
+            frame[f"payout_{rule}"] = rng.pareto(1.0 + 0.4 * i, ARTISTS)
+        artists.append(frame)
+    pd.concat(artists).to_parquet(partial / "artists.parquet")
+    (partial / "config.toml").write_text(scenario.to_toml(), encoding="utf-8")
+    (partial / "manifest.json").write_text(json.dumps({
+        "status": "complete", "seed": scenario.run.seed, "run_id": run_id, "scenario": scenario.run.name,
+        "versions": {"python": "3.12"}, "git_commit": "0" * 40, "seconds": {"total": 0.1}}), encoding="utf-8")
+    os.replace(partial, final)
+    return final
+
+
+@pytest.fixture(scope="module")
+def fake_sweep(tmp_path_factory) -> Path:
+    """A finished 2 x 2 sweep of fake runs, 2 replications each."""
+    root = tmp_path_factory.mktemp("sweep")
+    spec = root / "grid.toml"
+    spec.write_text('replications = 2\nseed = 5\n[set]\n"run.epochs" = 4\n"run.name" = "fake"\n'
+                    '[grid]\n"listeners.count" = [300, 400]\n"payouts.active" = ["pro_rata", "user_centric"]\n',
+                    encoding="utf-8")
+    out = root / "out"
+    sweep.run_sweep(sweep.plan(spec), out, sweep.InlineExecutor(), runner_path=fake_run)
+    return out
+
+
+@pytest.fixture()
+def fake_run_dir(fake_sweep, tmp_path) -> Path:
+    """One finished fake run, copied out of the sweep, with a calibration table beside it."""
+    import shutil
+
+    source = sorted((fake_sweep / "runs" / "fake").iterdir())[0]
+    target = tmp_path / "fake" / source.name
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("figures", "report.html"))
+    rows = [{"id": "C1", "what": "plays ended within 5 s", "value": 0.23, "band": "0.20-0.28", "status": "pass"},
+            {"id": "C2", "what": "programmed share", "value": 0.6, "band": "0.31-0.45", "status": "out of band"}]
+    (target / "calibration.json").write_text(json.dumps(rows), encoding="utf-8")
+    return target
+
+
+def _nonempty(paths: list[Path]) -> None:
+    assert paths
+    for path in paths:
+        assert path.is_file() and path.stat().st_size > 1000, path
+
+
+def test_gini_and_lorenz():
+    assert plots.gini(np.array([1.0, 1.0, 1.0])) == pytest.approx(0.0)
+    assert plots.gini(np.array([0.0, 0.0, 0.0, 4.0])) == pytest.approx(0.75)
+    assert plots.gini(np.zeros(3)) == 0.0
+    x, y = plots.lorenz(np.array([3.0, 1.0]))
+    np.testing.assert_allclose(x, [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(y, [0.0, 0.25, 1.0])
+
+
+def test_report_of_a_run_embeds_every_figure(fake_run_dir):
+    path = report.report(fake_run_dir)
+    figures = sorted((fake_run_dir / "figures").glob("*.png"))
+    stems = {p.stem for p in figures}
+    assert {"lorenz", "concentration", "small_artist_reach", "homogeneity", "welfare", "release_drift"} <= stems
+    _nonempty(figures + sorted((fake_run_dir / "figures").glob("*.svg")))
+    text = path.read_text(encoding="utf-8")
+    for png in figures:
+        assert base64.b64encode(png.read_bytes()).decode("ascii") in text, png.name
+    assert "C2" in text and "out of band" in text  # calibration table
+    assert "[listeners]" in text  # resolved config
+    assert "payout Gini, pro-rata" in text  # headline table
+    assert "http" not in text.replace("http://www.w3.org", "")  # nothing to fetch
+
+
+def test_report_of_a_sweep_embeds_every_figure(fake_sweep):
+    path = report.report(fake_sweep)
+    figures = sorted((fake_sweep / "figures").glob("*.png"))
+    assert {"sweep_listeners_count", "sweep_payouts_active", "sweep_time_series"} <= {p.stem for p in figures}
+    _nonempty(figures + sorted((fake_sweep / "figures").glob("*.svg")))
+    text = path.read_text(encoding="utf-8")
+    for png in figures:
+        assert base64.b64encode(png.read_bytes()).decode("ascii") in text, png.name
+    assert "user_centric" in text and "95 % interval" in text
+
+
+def test_summary_intervals_cover_the_replications(fake_sweep):
+    summary = pd.read_parquet(fake_sweep / "summary.parquet")
+    table = pd.read_parquet(fake_sweep / "sweep.parquet")
+    assert set(summary["n"]) == {2}
+    row = summary[(summary["config"] == 0) & (summary["metric"] == "churn_rate")].iloc[0]
+    finals = table[(table["config"] == 0) & (table["epoch"] == EPOCHS - 1)]["churn_rate"]
+    assert row["mean"] == pytest.approx(finals.mean())
+    half = 12.706204736 * finals.std(ddof=1) / np.sqrt(2)  # t(0.975, 1 df)
+    assert row["ci_high"] - row["mean"] == pytest.approx(half)
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    cli_study.register(app)
+    return app
+
+
+def test_cli_plot_and_compare(fake_sweep, fake_run_dir, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(_app(), ["plot", str(fake_run_dir)])
+    assert result.exit_code == 0, result.output
+    _nonempty(sorted((fake_run_dir / "figures").iterdir()))
+    out = tmp_path / "cmp"
+    group = fake_run_dir.parent
+    result = runner.invoke(_app(), ["compare", str(fake_run_dir), str(group), str(fake_sweep), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "compare.csv")
+    assert "payout_gini_pro_rata" in set(table["metric"])
+    assert len([c for c in table.columns if not c.endswith("±95%") and c != "metric"]) == 2 + 4
+    _nonempty([out / "figures" / f"compare_{s}.{e}" for s in ("final", "time_series") for e in ("png", "svg")])
+
+
+def test_cli_user_errors_exit_2_without_traceback(tmp_path):
+    runner = CliRunner()
+    for args in (["plot", str(tmp_path / "missing")], ["report", str(tmp_path)], ["compare", str(tmp_path)]):
+        result = runner.invoke(_app(), args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text('replications = 0\nbogus = 1\n[grid]\n"listeners.count" = 5\n', encoding="utf-8")
+    result = runner.invoke(_app(), ["sweep", str(bad)])
+    assert result.exit_code == 2
+    for word in ("replications", "bogus", "listeners.count"):
+        assert word in result.output

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from sim.config import CHANNELS, RULES
-from sim.payouts import EPOCHS_PER_MONTH, StreamTable, as_table, distinct_counts, sum_by
+from sim.payouts import EPOCHS_PER_MONTH, StreamTable, as_table, distinct_counts, sum_by, unpaid
 
 TIER_SUPERSTAR, TIER_ESTABLISHED, TIER_EMERGING = 0, 1, 2
 EARLY_SKIP_S = 5.0
@@ -468,9 +468,11 @@ def _artist_columns(inp: EpochInputs, table: StreamTable) -> dict[str, np.ndarra
     """Per-artist streams, unique listeners, impressions and this epoch's releases."""
     n_a = len(inp.artist_tier)
     n_l = len(inp.listener_active)
+    lis, art = table.listener, table.artist
     streamed = table.streams > 0
-    listeners, per_listener = distinct_counts(table.listener[streamed], table.artist[streamed],
-                                              max(n_l, int(table.listener.max(initial=-1)) + 1), n_a)
+    if not streamed.all():
+        lis, art = lis[streamed], art[streamed]
+    listeners, per_listener = distinct_counts(lis, art, max(n_l, int(table.listener.max(initial=-1)) + 1), n_a)
     track_artist = np.asarray(inp.track_artist)
     released = _release_mask(inp)
     rel_artist = track_artist[released]
@@ -531,7 +533,7 @@ def _payout_columns(inp: EpochInputs, rule: str, streams_per_track: np.ndarray) 
         f"artists_above_living_{rule}": float(np.sum((per_artist > 0) & (per_artist >= inp.living_usd_epoch))),
         f"per_stream_value_{rule}": _safe_div(total, paid_streams),
         f"fraud_share_{rule}": _safe_div(paid[np.asarray(inp.track_fraud, bool)].sum(), total),
-        f"unpaid_{rule}": float(inp.pool) if total <= 0 else max(float(inp.pool) - float(total), 0.0),
+        f"unpaid_{rule}": unpaid(paid, inp.pool),
     }
 
 
@@ -544,11 +546,9 @@ def collect(inp: EpochInputs) -> dict[str, float]:
     rng = np.random.default_rng(inp.seed)
     table = as_table(inp.table)
     n_t = len(inp.track_artist)
-    n_a = len(inp.artist_tier)
     n_l = len(inp.listener_active)
     tier = np.asarray(inp.artist_tier)
     emerging = tier == TIER_EMERGING
-    track_artist = np.asarray(inp.track_artist)
 
     plays = len(inp.ev_listener)
     stream = np.asarray(inp.ev_stream, bool)

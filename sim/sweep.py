@@ -554,7 +554,10 @@ class RunProgress:
 
     def __call__(self, status: str) -> None:
         self.counts[status] += 1
-        self._progress.update(self._task, advance=1, counts=self._text())
+        if status == "skipped":  # instant: kept out of the bar so the ETA reflects real runs
+            self._progress.update(self._task, total=self.total - self.counts["skipped"], counts=self._text())
+        else:
+            self._progress.update(self._task, advance=1, counts=self._text())
 
     def __enter__(self) -> RunProgress:
         self._progress.__enter__()

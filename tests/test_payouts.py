@@ -205,3 +205,18 @@ def test_distinct_counts_and_unsorted_tables_are_grouped():
 def test_unknown_rule_is_an_error():
     with pytest.raises(ValueError, match="unknown payout rule"):
         P.settle("nope", P.StreamTable.empty(), np.ones(1), 1, 1, CFG, np.zeros(1), FULL)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 7), st.integers(1, 9), st.integers(0, 2**32 - 1))
+def test_stream_table_from_events_matches_a_sort_based_reference(n, n_l, n_t, seed):
+    rng = np.random.default_rng(seed)
+    lis, trk = rng.integers(0, n_l, n), rng.integers(0, n_t, n)
+    is_stream, sought = rng.random(n) < 0.7, rng.random(n) < 0.5
+    t = P.StreamTable.from_events(lis, trk, is_stream, sought, np.arange(n_t) % 3, n_t)
+    key = lis[is_stream] * n_t + trk[is_stream]
+    uniq, inv = np.unique(key, return_inverse=True)
+    assert t.listener.tolist() == (uniq // n_t).tolist() and t.track.tolist() == (uniq % n_t).tolist()
+    assert t.streams.tolist() == np.bincount(inv, minlength=len(uniq)).tolist()
+    assert t.sought.tolist() == np.bincount(inv, weights=sought[is_stream], minlength=len(uniq)).tolist()
+    assert t.artist.tolist() == (t.track % 3).tolist()

@@ -505,23 +505,28 @@ class NoisyOracle:
             if exclude is not None:
                 ex = exclude[u].tocoo()
                 sc[ex.row, ex.col] = -np.inf
-            top = np.argsort(-sc, axis=1)[:, :k]
+            top = np.argpartition(-sc, k, axis=1)[:, :k]
+            top = np.take_along_axis(top, np.argsort(-np.take_along_axis(sc, top, axis=1), axis=1), axis=1)
             out[s:s + len(u)] = top
             scores[s:s + len(u)] = np.take_along_axis(sc, top, axis=1)
         out[~np.isfinite(scores)] = -1
         return out, scores
 
     def similar_items(self, items, k, allowed=None):
+        """Nearest tracks by hidden style (computed once for the whole catalog and cached)."""
         from agents.world import normalize
-        emb = normalize(self.catalog.style)
-        out = np.full((len(items), k), -1, np.int32)
-        for s in range(0, len(items), 2048):
-            it = items[s:s + 2048]
-            sc = emb[it] @ emb.T + 0.05 * self.rng.standard_normal((len(it), len(emb)))
-            sc[np.arange(len(it)), it] = -np.inf
-            if allowed is not None:
-                sc[:, ~allowed] = -np.inf
-            out[s:s + len(it)] = np.argpartition(-sc, k, axis=1)[:, :k]
+        cat = self.catalog
+        if getattr(self, "_nbr", None) is None or self._nbr.shape != (len(cat), k):
+            emb = normalize(cat.style)
+            nbr = np.empty((len(cat), k), np.int32)
+            for s in range(0, len(cat), 2048):
+                sc = emb[s:s + 2048] @ emb.T
+                sc[np.arange(sc.shape[0]), np.arange(s, s + sc.shape[0])] = -np.inf
+                nbr[s:s + 2048] = np.argpartition(-sc, k, axis=1)[:, :k]
+            self._nbr = nbr
+        out = self._nbr[items].copy()
+        if allowed is not None:
+            out[~allowed[out]] = -1
         return out, np.zeros(out.shape, np.float32)
 
 

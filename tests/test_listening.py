@@ -1,0 +1,252 @@
+"""The listening kernel: skip probabilities, intros, the 30-second rule, budgets, determinism."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from agents.catalog import Catalog
+from agents.channels import Pool, Slates
+from agents.listening import (CALIBRATION_BANDS, LIBRARY, PERSONALISED, calibration_figures, calibration_run,
+                              listen)
+from sim.config import Scenario
+from sim.events import Events
+
+D = 4
+
+
+def one_track_catalog(length=200.0, intro=10.0, quality=0.0, n=1) -> Catalog:
+    cat = Catalog(D, 3, 2)
+    style = np.zeros((n, D), np.float32)
+    style[:, 0] = 1.0
+    cat.append(artist=np.zeros(n, np.int32), genre=np.zeros(n, np.int16), style=style,
+               quality=np.full(n, quality), length_s=np.full(n, length), intro_s=np.full(n, intro),
+               release_epoch=np.zeros(n), audio=np.zeros((n, 3)), tags=np.zeros((n, 2)),
+               explicit=np.zeros(n, bool), regions=np.full(n, 1, np.uint32), fraud=np.zeros(n, bool))
+    return cat
+
+
+def library_only(n_listeners: int, catalog: Catalog, budget_s=3600.0, cos=0.5, attention=1.0):
+    """Listeners whose only channel is a library holding every track of the catalog."""
+    T = len(catalog)
+    taste = np.zeros((n_listeners, D), np.float32)
+    taste[:, 0] = cos
+    taste[:, 1] = np.sqrt(1 - cos ** 2)
+    listeners = SimpleNamespace(
+        n=n_listeners, taste=taste, budget_s=np.full(n_listeners, budget_s, np.float32),
+        attention=np.full(n_listeners, attention, np.float32), region=np.zeros(n_listeners, np.int16),
+        explicit_ok=np.ones(n_listeners, bool), genres=np.zeros((n_listeners, 2), np.int16))
+    mix = np.zeros((n_listeners, 6), np.float32)
+    mix[:, LIBRARY] = 1.0
+    lib = Pool.from_lists([np.arange(T)] * n_listeners)
+    empty = Pool.from_lists([np.zeros(0, np.int32)])
+    slates = Slates(np.arange(n_listeners, dtype=np.int32), mix, np.zeros(0, np.int32),
+                    np.zeros((0, 5), np.int32), np.zeros(0, np.int8), np.full(n_listeners, -1, np.int32),
+                    lib, np.full(n_listeners, -1, np.int32), np.full(T, -1, np.int32),
+                    np.zeros((0, 5), np.int32), empty, empty, empty, np.zeros(n_listeners, np.int32))
+    return listeners, slates
+
+
+def scenario(**behaviour) -> Scenario:
+    return Scenario().replace(**{f"listeners.behaviour.{k}": v for k, v in behaviour.items()})
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def test_skip_probabilities_match_configuration():
+    sc = scenario(utility_noise=0.0, w_taste=1.0, w_quality=0.0, a0=0.3, a1=1.0, a2=0.5, b0=-0.2, b1=1.0, b2=0.3)
+    cat = one_track_catalog(length=240.0, intro=22.0)
+    listeners, slates = library_only(2000, cat, budget_s=3000.0, cos=0.5, attention=0.8)
+    ev = listen(listeners, slates, cat, sc, epoch=0, seed=7)
+    u = 0.5
+    p_early = sigmoid(0.3 - u + 0.5 * (22 - 10) / 10 / 0.8)
+    p_abandon = sigmoid(-0.2 - u + 0.3 * (240 - 210) / 60)
+    early = ev.seconds < 30
+    completed = ev.seconds >= 240
+    n = len(ev)
+    assert n > 20_000
+    assert abs(early.mean() - p_early) < 4 * np.sqrt(p_early * (1 - p_early) / n)
+    late = ~early
+    m = late.sum()
+    assert abs((~completed[late]).mean() - p_abandon) < 4 * np.sqrt(p_abandon * (1 - p_abandon) / m)
+    np.testing.assert_allclose(ev.utility, u, atol=1e-5)
+
+
+def test_early_skips_cluster_in_first_seconds():
+    sc = scenario(utility_noise=0.0, a0=2.0)
+    cat = one_track_catalog()
+    listeners, slates = library_only(500, cat)
+    ev = listen(listeners, slates, cat, sc, epoch=0, seed=1)
+    early = ev.seconds[ev.seconds < 30]
+    tau = sc.listeners.behaviour.skip_time_scale_s
+    expected_5s = (1 - np.exp(-5 / tau)) / (1 - np.exp(-30 / tau))
+    assert abs((early < 5).mean() - expected_5s) < 0.02
+    assert early.min() > 0
+
+
+def test_longer_intro_raises_early_skips():
+    sc = scenario()
+    rates = []
+    for intro in (3.0, 30.0):
+        cat = one_track_catalog(intro=intro)
+        listeners, slates = library_only(300, cat)
+        ev = listen(listeners, slates, cat, sc, epoch=0, seed=3)
+        rates.append((ev.seconds < 30).mean())
+    assert rates[1] > rates[0] + 0.1
+
+
+def test_thirty_second_rule_and_budget():
+    """Only early skips fall under 30 s; every other play is a royalty-bearing stream, and each
+    listener plays until the budget is spent (the last play may overrun it)."""
+    sc = scenario()
+    cat = one_track_catalog(length=180.0, n=5)
+    listeners, slates = library_only(200, cat, budget_s=5000.0)
+    ev = listen(listeners, slates, cat, sc, epoch=2, seed=5)
+    stream = ev.seconds >= sc.listeners.behaviour.stream_threshold_s
+    abandoned = (ev.seconds >= 30) & (ev.seconds < 180)
+    assert stream.sum() == (~(ev.seconds < 30)).sum()
+    assert abandoned.any() and stream[abandoned].all()
+    spent = np.bincount(ev.listener, weights=ev.seconds)
+    last = np.zeros(200)
+    last[ev.listener] = ev.seconds  # last play of each listener (events are in time order)
+    assert (spent >= 5000).all() and (spent - last < 5000).all()
+    assert np.all(np.diff(ev.listener) >= 0)
+
+
+def test_short_songs_hold_more_streams_per_hour():
+    sc = scenario()
+    streams = []
+    for length in (150.0, 300.0):
+        cat = one_track_catalog(length=length)
+        listeners, slates = library_only(300, cat)
+        ev = listen(listeners, slates, cat, sc, epoch=0, seed=9)
+        streams.append((ev.seconds >= 30).sum())
+    assert streams[0] > 1.5 * streams[1]
+
+
+def test_same_seed_same_events_other_epoch_other_events():
+    sc = scenario()
+    cat = one_track_catalog(n=20)
+    listeners, slates = library_only(100, cat)
+    a = listen(listeners, slates, cat, sc, 1, 11)
+    b = listen(listeners, slates, cat, sc, 1, 11)
+    c = listen(listeners, slates, cat, sc, 2, 11)
+    np.testing.assert_array_equal(a.seconds, b.seconds)
+    np.testing.assert_array_equal(a.track, b.track)
+    assert len(a) != len(c) or not np.array_equal(a.seconds, c.seconds)
+
+
+def test_overflowing_slots_are_rerun_exactly():
+    """A listener who skips everything overflows its budget-sized slot; results must not change."""
+    sc = scenario(a0=8.0, skip_time_scale_s=1.0, utility_noise=0.0)
+    cat = one_track_catalog()
+    listeners, slates = library_only(50, cat, budget_s=2000.0)
+    ev = listen(listeners, slates, cat, sc, 0, 4)
+    per = np.bincount(ev.listener)
+    assert per.min() > 2000 / 60 + 16           # more than the first-pass slot
+    spent = np.bincount(ev.listener, weights=ev.seconds)
+    assert (spent >= 2000).all()
+
+
+def test_library_channel_saves_nothing_new():
+    sc = scenario(save_utility=-10.0)
+    cat = one_track_catalog()
+    listeners, slates = library_only(50, cat)
+    ev = listen(listeners, slates, cat, sc, 0, 4)
+    assert not ev.saved.any()                   # every track is already in the library
+
+
+def test_slate_argmax_one_item_per_listener_best_of_slate():
+    sc = Scenario().replace(**{"listeners.choice": "slate_argmax"})
+    rng = np.random.default_rng(0)
+    T, n, K = 30, 40, 6
+    cat = Catalog(D, 3, 2)
+    style = rng.standard_normal((T, D)).astype(np.float32)
+    style /= np.linalg.norm(style, axis=1, keepdims=True)
+    cat.append(artist=np.zeros(T, np.int32), genre=np.zeros(T, np.int16), style=style,
+               quality=rng.normal(0, 0.3, T), length_s=np.full(T, 200.0), intro_s=np.full(T, 10.0),
+               release_epoch=np.zeros(T), audio=np.zeros((T, 3)), tags=np.zeros((T, 2)),
+               explicit=np.zeros(T, bool), regions=np.full(T, 1, np.uint32), fraud=np.zeros(T, bool))
+    listeners, slates = library_only(n, cat)
+    listeners.taste = style[rng.integers(0, T, n)]
+    slates.personalised_users = np.arange(n, dtype=np.int32)
+    slates.personalised_items = np.stack([rng.choice(T, K, replace=False) for _ in range(n)]).astype(np.int32)
+    slates.personalised_items[0, 3:] = -1
+    ev = listen(listeners, slates, cat, sc, 0, 1)
+    assert len(ev) == n
+    np.testing.assert_array_equal(ev.listener, np.arange(n))
+    assert (ev.channel == PERSONALISED).all()
+    util = 2.0 * listeners.taste @ style.T + 0.5 * cat.quality[None, :]
+    for i in range(n):
+        row = slates.personalised_items[i]
+        row = row[row >= 0]
+        assert ev.track[i] == row[np.argmax(util[i, row])]
+
+
+DETERMINISM_SCRIPT = textwrap.dedent("""
+    import hashlib, numpy as np, numba
+    from sim.config import Scenario
+    from agents.listening import calibration_run, listen
+    import agents.listening as L
+    captured = []
+    real = L.listen
+    def spy(*a, **k):
+        ev = real(*a, **k); captured.append(ev); return ev
+    L.listen = spy
+    calibration_run(Scenario(), n_listeners=300, n_tracks=2000, epochs=2, seed=3)
+    h = hashlib.sha256()
+    for ev in captured:
+        for col in (ev.listener, ev.track, ev.channel, ev.seconds, ev.utility, ev.saved):
+            h.update(np.ascontiguousarray(col).tobytes())
+    print(numba.get_num_threads(), h.hexdigest())
+""")
+
+
+def test_identical_results_with_one_and_two_threads():
+    digests = {}
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT], env=env, capture_output=True,
+                             text=True, check=True, timeout=300)
+        n, digest = out.stdout.split()[-2:]
+        assert n == threads
+        digests[threads] = digest
+    assert digests["1"] == digests["2"]
+
+
+def test_calibration_figures_on_a_short_run():
+    rows = calibration_run(Scenario(), n_listeners=400, n_tracks=3000, epochs=3, seed=2)
+    last = rows[-1]
+    for key in ("C1_skip_30s", "C1_skip_before_end", "C1_skips_in_first_30s", "C2_streams_per_active",
+                "C2_top20_share"):
+        lo, hi = CALIBRATION_BANDS[key]
+        assert lo * 0.8 <= last[key] <= hi * 1.2, (key, last[key])
+    assert last["C4_library"] > 0.2
+    assert rows[-1]["library_mean"] > rows[0]["library_mean"]   # saves grow the libraries
+
+
+def test_calibration_figures_counts():
+    cat = one_track_catalog(length=100.0)
+    ev = Events(listener=np.array([0, 0, 1, 1]), track=np.zeros(4), channel=np.array([0, 1, 2, 0]),
+                seconds=np.array([2.0, 10.0, 50.0, 100.0]), utility=np.zeros(4), saved=np.zeros(4, bool))
+    f = calibration_figures(ev, cat, n_active=4)
+    assert f["C1_skip_5s"] == 0.25 and f["C1_skip_30s"] == 0.5 and f["C1_skip_before_end"] == 0.75
+    assert f["C2_streams_per_active"] == 0.5
+    assert f["C4_library"] == 0.5 and f["C4_programmed"] == 0.5
+
+
+@pytest.mark.slow
+def test_calibration_bands_at_steady_state():
+    rows = calibration_run(Scenario(), n_listeners=2000, n_tracks=10000, epochs=12, seed=1)
+    last = rows[-1]
+    for key, (lo, hi) in CALIBRATION_BANDS.items():
+        assert lo <= last[key] <= hi, (key, last[key])
+

@@ -43,15 +43,17 @@ def editor_scores(popularity: np.ndarray, growth: np.ndarray, quality_signal: np
 
 def top_per_genre(score: np.ndarray, tracks: np.ndarray, genre: np.ndarray, n_genres: int,
                   capacity: int) -> np.ndarray:
-    """(G, capacity) the best-scoring tracks of each genre, best first, -1 padded."""
+    """(G, capacity) the best-scoring tracks of each genre, best first (ties by id), -1 padded."""
     out = np.full((n_genres, capacity), -1, dtype=np.int32)
-    order = np.lexsort((tracks, -score, genre))
-    g = genre[order]
-    counts = np.bincount(g, minlength=n_genres)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(len(order)) - starts[g]
-    keep = rank < capacity
-    out[g[keep], rank[keep]] = tracks[order[keep]]
+    by_genre = np.argsort(genre, kind="stable")
+    ends = np.cumsum(np.bincount(genre, minlength=n_genres))
+    starts = ends - np.bincount(genre, minlength=n_genres)
+    for g in range(n_genres):
+        seg = by_genre[starts[g]:ends[g]]
+        if len(seg) > capacity:
+            seg = seg[np.argpartition(-score[seg], capacity - 1)[:capacity]]
+        seg = seg[np.lexsort((tracks[seg], -score[seg]))]
+        out[g, :len(seg)] = tracks[seg]
     return out
 
 

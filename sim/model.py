@@ -80,6 +80,7 @@ class StreamingModel(mesa.Model):
         self.new_listeners = 0
         self.churned_listeners = 0
         self.settlement: dict[str, np.ndarray] = {}
+        self.stream_table = payouts.StreamTable.empty()
         self.revenue = np.zeros(0)
         self.metrics_rows: list[dict[str, float]] = []
         self.artist_tables: list[dict[str, np.ndarray]] = []
@@ -122,7 +123,8 @@ class StreamingModel(mesa.Model):
                 self.recommender.observe(events.track, self.ledger.completed)
         with self._phase("payouts"):
             self.revenue = payouts.listener_revenue(self.listeners.premium, self.listeners.active, sc.payouts)
-            self.settlement = payouts.settle_all(self.ledger.streams_table(), self.revenue, len(self.catalog),
+            self.stream_table = self.ledger.streams_table()
+            self.settlement = payouts.settle_all(self.stream_table, self.revenue, len(self.catalog),
                                                  self.artists.n, sc.payouts,
                                                  self.ledger.track_streams_window(len(self.catalog)),
                                                  self.payout_scale())

@@ -127,7 +127,8 @@ class StreamingModel(mesa.Model):
             self.settlement = payouts.settle_all(self.stream_table, self.revenue, len(self.catalog),
                                                  self.artists.n, sc.payouts,
                                                  self.ledger.track_streams_window(len(self.catalog)),
-                                                 self.payout_scale())
+                                                 self.payout_scale(),
+                                                 history_epochs=min(t + 1, sc.payouts.threshold.window_epochs))
         with self._phase("adapt"):
             self.artists.adapt(t, self.settlement[sc.payouts.active], self.ledger.track_streams_last,
                                self.ledger.track_plays_last, self.ledger.track_early_skips_last, rng)

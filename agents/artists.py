@@ -35,7 +35,8 @@ _COLUMNS: dict[str, tuple[type, str | None]] = {
     "target_intro_s": (np.float32, None),
     "is_fraud": (np.bool_, None),
     "tag_offset": (np.float32, "d"),
-    # hill-climbing state: last step (length, intro, style...), payout per release it was judged by
+    # hill-climbing state: last exploratory step (length, intro, style...) and the payout per
+    # release it is judged against
     "hc_step": (np.float32, "d+2"),
     "hc_ref": (np.float64, None),
     "hc_has_ref": (np.bool_, None),
@@ -329,8 +330,9 @@ class ArtistPopulation:
         eta = np.where(has_top[g], ad.imitation_rate, 0.0)
         scale = np.concatenate([[c.length_mean_s, c.intro_mean_s], np.ones(self.d)]).astype(np.float32)
         noise = ad.hill_climb_sd * scale * rng.standard_normal((len(act), self.d + 2)).astype(np.float32)
-        sign = np.where(self.hc_has_ref[act] & (perf < self.hc_ref[act]), -1.0, 1.0).astype(np.float32)
-        step = np.where(self.hc_has_ref[act][:, None], sign[:, None] * self.hc_step[act], 0.0) + noise
+        # keep a step that raised payout per release, take back one that lowered it, explore anew
+        worse = self.hc_has_ref[act] & (perf < self.hc_ref[act])
+        step = np.where(worse[:, None], -self.hc_step[act], 0.0) + noise
 
         length = self.target_length_s[act].astype(np.float64)
         intro = self.target_intro_s[act].astype(np.float64)
@@ -351,7 +353,7 @@ class ArtistPopulation:
         self._cols["target_length_s"][act] = length
         self._cols["target_intro_s"][act] = intro
         self._cols["style"][act] = new_style
-        self._cols["hc_step"][act] = step
+        self._cols["hc_step"][act] = noise
         self._cols["hc_ref"][act] = perf
         self._cols["hc_has_ref"][act] = True
 

@@ -233,3 +233,20 @@ def test_creative_cost_keeps_style_near_home():
             pop.adapt(t, payout, n, n, 0 * n, rng)
         return 1.0 - np.sum(pop.style * pop.home_style, axis=1).mean()
     assert drift(10.0) < drift(0.0)
+
+
+def test_hill_climbing_alone_follows_own_payout():
+    """Without imitation, keeping good steps and taking back bad ones still finds shorter tracks."""
+    sc, world, cat, pop, rng = build({"artists.count": 300, "artists.release_rate": 1.0,
+                                      "artists.entry_rate": 0.0, "catalog.back_catalog_years": 0.1,
+                                      "catalog.length_sd_s": 10.0,
+                                      "artists.adaptation.adaptive_share": 1.0,
+                                      "artists.adaptation.imitation_rate": 0.0,
+                                      "artists.adaptation.hill_climb_sd": 0.1}, seed=13)
+    start = pop.target_length_s.copy()
+    for t in range(40):
+        pop.release(t, rng)
+        payout = 1e4 / cat.length_s.astype(np.float64)
+        ones = np.ones(len(cat))
+        pop.adapt(t, payout, ones, ones, 0 * ones, rng)
+    assert pop.target_length_s.mean() < start.mean() - 20

@@ -204,6 +204,10 @@ class ListenerPopulation(mesa.Agent):
             ok = (catalog.regions[cand] & (np.uint32(1) << self.region[ids, None].astype(np.uint32))) != 0
             ok &= self.explicit_ok[ids, None] | ~catalog.explicit[cand]
             util[~ok] = -np.inf
+            srt = np.argsort(cand, axis=1, kind="stable")
+            dup = np.zeros(cand.shape, bool)
+            dup[:, 1:] = np.diff(np.take_along_axis(cand, srt, axis=1), axis=1) == 0
+            np.put_along_axis(util, srt, np.where(dup, -np.inf, np.take_along_axis(util, srt, axis=1)), axis=1)
             top = np.argpartition(-util, min(L, C) - 1, axis=1)[:, :L]
             chosen = np.take_along_axis(cand, top, axis=1)
             good = np.isfinite(np.take_along_axis(util, top, axis=1))

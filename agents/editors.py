@@ -2,10 +2,11 @@
 
 Each genre has ``editorial_playlists_per_genre`` playlists of at most ``editorial_capacity``
 tracks. An editor ranks the genre's tracks by a score of standardised signals: popularity
-(log streams last epoch; log fame before any stream exists), growth (log streams last epoch
-over the epoch before), a noisy reading of quality (editors hear the music but do not see the
-truth), plus ``editorial_major_bias`` for major-label tracks (label promotion). Each playlist
-has its own editor, so playlists of a genre overlap but differ.
+(log streams last epoch; for this epoch's releases, their artist's mean per track; log fame
+before any stream exists), growth (log streams last epoch over the epoch before), a noisy
+reading of quality (editors hear the music but do not see the truth), plus
+``editorial_major_bias`` for major-label tracks (label promotion). Each playlist has its own
+editor, so playlists of a genre overlap but differ.
 """
 
 from __future__ import annotations
@@ -79,14 +80,15 @@ class Editors:
         """This epoch's editorial playlists, ``per_genre`` per genre, in genre order.
 
         Fraudulent tracks are never picked. Before any stream exists (epoch 0 without a seeded
-        history) popularity is the log fame of the track's artist.
+        history) popularity is the log fame of the track's artist; a track released this epoch
+        takes its artist's mean streams per track (a new single by a popular artist is news).
 
         Args:
             catalog: the catalog.
             artists: the artist population (fame, major).
             track_streams_last: (T,) streams last epoch (shorter arrays are zero-padded).
             track_streams_prev: (T,) streams the epoch before.
-            epoch: current epoch (unused by the rule; kept for the contract).
+            epoch: current epoch (tracks released at it have no streams yet).
             rng: generator of the editors' quality readings.
         """
         n_pl = self.n_genres * self.per_genre
@@ -96,12 +98,17 @@ class Editors:
         n = len(catalog)
         tracks = np.flatnonzero(~catalog.fraud).astype(np.int32)
         genre = catalog.genre[tracks].astype(np.int64)
-        last = np.log1p(_fit(track_streams_last, n)[tracks])
+        streams = _fit(track_streams_last, n)
+        last = np.log1p(streams[tracks])
         prev = np.log1p(_fit(track_streams_prev, n)[tracks])
         if not last.any():
             popularity, growth = np.log(artists.fame[catalog.artist[tracks]]), np.zeros(len(tracks))
         else:
             popularity, growth = last, last - prev
+            # a release of this epoch has no streams yet: editors go by its artist's momentum
+            fresh = catalog.release_epoch[tracks] >= epoch
+            popularity[fresh] = np.log1p(artist_mean_streams(catalog, streams, artists.n, epoch)
+                                         [catalog.artist[tracks[fresh]]])
         major = artists.major[catalog.artist[tracks]].astype(np.float64)
         quality = catalog.quality[tracks].astype(np.float64)
         items = np.empty((self.n_genres, self.per_genre, self.capacity), np.int32)
@@ -110,6 +117,15 @@ class Editors:
             score = editor_scores(popularity, growth, signal, major, genre, self.n_genres, self.major_bias)
             items[:, k] = top_per_genre(score, tracks, genre, self.n_genres, self.capacity)
         return Playlists(items.reshape(n_pl, self.capacity), genre_of)
+
+
+def artist_mean_streams(catalog, track_streams: np.ndarray, n_artists: int, epoch: int) -> np.ndarray:
+    """Each artist's mean streams per track last epoch, over its tracks released before ``epoch``."""
+    old = np.flatnonzero(catalog.release_epoch < epoch)
+    artist = catalog.artist[old]
+    total = np.bincount(artist, weights=track_streams[old], minlength=n_artists)
+    count = np.bincount(artist, minlength=n_artists)
+    return np.divide(total, count, out=np.zeros(n_artists), where=count > 0)
 
 
 def _fit(values: np.ndarray, n: int) -> np.ndarray:

@@ -100,3 +100,20 @@ def test_no_playlists_when_disabled():
     sc, world, cat, pop, ed = build({"channels.editorial_playlists_per_genre": 0})
     pl = curate(ed, cat, pop)
     assert pl.items.shape[0] == 0 and len(pl.genre) == 0
+
+
+def test_new_release_of_a_popular_artist_is_picked():
+    """A release without streams yet is judged by its artist's momentum."""
+    def picked_new(who):
+        sc, world, cat, pop, ed = build({"channels.editorial_capacity": 10})
+        artist = {"star": int(np.argmax(pop.fame)), "unknown": int(np.argmin(pop.fame))}[who]
+        last = pop.fame[cat.artist] ** 2
+        pop.release_rate[:] = 0
+        pop.release_rate[artist] = 30.0
+        new = pop.release(5, np.random.default_rng(4))
+        full = np.concatenate([last, np.zeros(len(new))])
+        pl = ed.curate(cat, pop, full, full, 5, np.random.default_rng(0))
+        return np.isin(new, pl.items).sum()
+
+    assert picked_new("star") > picked_new("unknown")
+    assert picked_new("star") >= 1

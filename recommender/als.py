@@ -28,22 +28,19 @@ from recommender.base import FactorModel, FitContext, FitInfo, ridge_map
 
 _FM = {"reassoc", "contract", "arcp", "nsz"}   # fastmath without assuming away NaN/inf
 GRAM_CHUNK = 2048      # rows per partial sum of YtY; fixed, so the sum order never changes
-ROW_BLOCKS = 256       # row blocks scheduled over threads; each has its own scratch
+ROW_BLOCKS = 256       # row blocks (rows b, b + 256, ...) split over threads; own scratch each
 
 
 @contextmanager
 def threads(n: int | None):
-    """Run numba kernels on n threads (None: leave as is), and schedule prange dynamically."""
+    """Run numba kernels on n threads (None: leave as is)."""
     old = nb.get_num_threads()
-    old_chunk = nb.get_parallel_chunksize()
     if n is not None:
         nb.set_num_threads(max(1, min(int(n), nb.config.NUMBA_NUM_THREADS)))
-    nb.set_parallel_chunksize(1)
     try:
         yield
     finally:
         nb.set_num_threads(old)
-        nb.set_parallel_chunksize(old_chunk)
 
 
 @nb.njit(parallel=True, cache=True, fastmath=_FM)
@@ -52,18 +49,29 @@ def _gram_partials(Y, chunk):
     n_chunks = (n + chunk - 1) // chunk
     parts = np.zeros((max(n_chunks, 1), f, f), np.float32)
     for c in nb.prange(n_chunks):
-        G = parts[c]
-        for r in range(c * chunk, min(n, (c + 1) * chunk)):
+        lo = c * chunk
+        m = min(n, lo + chunk) - lo
+        Yt = np.empty((f, m), np.float32)       # the chunk transposed, in tiles of 16 rows
+        for t0 in range(0, m, 16):
             for a in range(f):
-                ya = Y[r, a]
-                for b in range(f):
-                    G[a, b] += ya * Y[r, b]
+                for t in range(t0, min(m, t0 + 16)):
+                    Yt[a, t] = Y[lo + t, a]
+        G = parts[c]
+        for a in range(f):
+            ra = Yt[a]
+            for b in range(a + 1):
+                rb = Yt[b]
+                acc = np.float32(0.0)
+                for t in range(m):
+                    acc += ra[t] * rb[t]
+                G[a, b] = acc
+                G[b, a] = acc
     return parts
 
 
 def gram(Y: np.ndarray, regularization: float = 0.0) -> np.ndarray:
     """``Y.T @ Y + regularization * I`` in float32, summed in an order independent of threads."""
-    parts = _gram_partials(Y, GRAM_CHUNK)
+    parts = _gram_partials(np.ascontiguousarray(Y), GRAM_CHUNK)
     G = np.zeros(parts.shape[1:], np.float64)
     for p in parts:          # sequential, fixed order
         G += p
@@ -75,13 +83,12 @@ def gram(Y: np.ndarray, regularization: float = 0.0) -> np.ndarray:
 def _cg_rows(indptr, indices, data, alpha, X, Y, YtY, rows, cg_steps, n_blocks):
     f = X.shape[1]
     n = len(rows)
-    per = (n + n_blocks - 1) // n_blocks
     for blk in nb.prange(n_blocks):
         x = np.empty(f, np.float32)
         r = np.empty(f, np.float32)
         p = np.empty(f, np.float32)
         ap = np.empty(f, np.float32)
-        for t in range(blk * per, min(n, (blk + 1) * per)):
+        for t in range(blk, n, n_blocks):       # strided: heavy rows spread over blocks
             u = rows[t]
             for a in range(f):
                 x[a] = X[u, a]
@@ -146,12 +153,11 @@ def _cg_rows(indptr, indices, data, alpha, X, Y, YtY, rows, cg_steps, n_blocks):
 def _cholesky_rows(indptr, indices, data, alpha, X, Y, YtY, rows, n_blocks):
     f = X.shape[1]
     n = len(rows)
-    per = (n + n_blocks - 1) // n_blocks
     for blk in nb.prange(n_blocks):
         A = np.empty((f, f), np.float64)
         b = np.empty(f, np.float64)
         y = np.empty(f, np.float64)
-        for t in range(blk * per, min(n, (blk + 1) * per)):
+        for t in range(blk, n, n_blocks):
             u = rows[t]
             for a in range(f):
                 b[a] = 0.0
@@ -281,10 +287,32 @@ def als_iterations(Cui: sp.csr_matrix, Ciu: sp.csr_matrix, X: np.ndarray, Y: np.
             callback(it, X, Y)
 
 
+def grow(F: np.ndarray, n: int) -> np.ndarray:
+    """F with zero rows appended up to n rows (a copy)."""
+    out = np.zeros((n, F.shape[1]), np.float32)
+    out[: min(n, len(F))] = F[:n]
+    return out
+
+
+def fold_in(Cui: sp.csr_matrix, Ciu: sp.csr_matrix, X_old: np.ndarray, Y_old: np.ndarray,
+            regularization: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Grow factors to the matrix; new items, then new users, get an exact solve against the
+    other side's current factors."""
+    X = grow(X_old, Cui.shape[0])
+    Y = grow(Y_old, Cui.shape[1])
+    new_items = np.arange(len(Y_old), Cui.shape[1], dtype=np.int64)
+    solve_rows(Ciu, Y, X, regularization, alpha, rows=new_items, solver="cholesky")
+    new_users = np.arange(len(X_old), Cui.shape[0], dtype=np.int64)
+    solve_rows(Cui, X, Y, regularization, alpha, rows=new_users, solver="cholesky")
+    return X, Y
+
+
 def fit_als(user_items: sp.spmatrix, factors: int, iterations: int, regularization: float,
             alpha: float, seed: int | np.random.SeedSequence, num_threads: int | None = None, *,
-            cg_steps: int = 3, solver: str = "cg", callback=None) -> tuple[np.ndarray, np.ndarray]:
-    """Fit implicit ALS from scratch; the objective is exactly `implicit`'s.
+            cg_steps: int = 3, solver: str = "cg", callback=None,
+            user_factors: np.ndarray | None = None, item_factors: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Fit implicit ALS; the objective is exactly `implicit`'s.
 
     Args:
         user_items: (L x T) CSR of already-weighted play values r_ui > 0.
@@ -297,15 +325,20 @@ def fit_als(user_items: sp.spmatrix, factors: int, iterations: int, regularizati
         cg_steps: conjugate-gradient steps per row and half-step.
         solver: "cg" or "cholesky" (exact).
         callback: called as ``callback(iteration, user_factors, item_factors)``.
+        user_factors, item_factors: warm start from a previous fit (both or neither). Rows
+            beyond them (new users, new items) start from an exact fold-in solve, items first.
     Returns:
         (user_factors (L, f), item_factors (T, f)), float32.
     """
     Cui = _prepare(user_items)
     Ciu = _prepare(Cui.T)
     rng = np.random.default_rng(seed)
-    X = init_factors(Cui.shape[0], factors, rng)
-    Y = init_factors(Cui.shape[1], factors, rng)
     with threads(num_threads):
+        if user_factors is None:
+            X = init_factors(Cui.shape[0], factors, rng)
+            Y = init_factors(Cui.shape[1], factors, rng)
+        else:
+            X, Y = fold_in(Cui, Ciu, user_factors, item_factors, regularization, alpha)
         als_iterations(Cui, Ciu, X, Y, iterations, regularization, alpha, cg_steps, solver, callback)
     return X, Y
 

@@ -1,0 +1,254 @@
+"""Implicit ALS: solver correctness, objective, quality, warm start and thread invariance."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender import serving
+from recommender.als import _prepare, als_loss, fit_als, gram, solve_rows
+from sim.config import RecommenderConfig
+
+LASTFM = Path(__file__).resolve().parents[2] / "shared" / "data" / "hetrec2011-lastfm-2k" / "user_artists.dat"
+
+
+def random_matrix(L=120, T=90, density=0.08, seed=0) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    m = sp.random(L, T, density=density, format="csr", random_state=rng, dtype=np.float32)
+    m.data = np.log1p(10 * m.data).astype(np.float32) + 0.01
+    return m
+
+
+def factors(L, T, f, seed=1):
+    rng = np.random.default_rng(seed)
+    return (rng.random((L, f), dtype=np.float32) * 0.1, rng.random((T, f), dtype=np.float32) * 0.1)
+
+
+def exact_rows(m, Y, reg, alpha):
+    """The normal equations solved row by row in float64 with numpy."""
+    m = sp.csr_matrix(m)
+    Y64 = Y.astype(np.float64)
+    out = np.zeros((m.shape[0], Y.shape[1]))
+    for u in range(m.shape[0]):
+        idx = m.indices[m.indptr[u]:m.indptr[u + 1]]
+        c = alpha * m.data[m.indptr[u]:m.indptr[u + 1]].astype(np.float64)
+        A = Y64.T @ Y64 + reg * np.eye(Y.shape[1]) + (Y64[idx].T * (c - 1)) @ Y64[idx]
+        out[u] = np.linalg.solve(A, Y64[idx].T @ c)
+    return out
+
+
+def top10_precision(X, Y, observed, truth):
+    users = np.arange(X.shape[0], dtype=np.int32)
+    ptr, idx = serving.exclusion_rows(observed, users)
+    top, _ = serving.topk_dot(X, Y, 10, ptr, idx, np.ones(Y.shape[0], np.bool_))
+    return float(np.mean([truth[u, top[u]].mean() for u in users]))
+
+
+def test_cholesky_solves_the_normal_equations():
+    m = random_matrix()
+    X, Y = factors(*m.shape, 8)
+    solve_rows(_prepare(m), X, Y, 0.1, 40.0, solver="cholesky")
+    np.testing.assert_allclose(X, exact_rows(m, Y, 0.1, 40.0), rtol=2e-4, atol=2e-5)
+
+
+def test_cg_converges_to_the_exact_solution():
+    m = random_matrix()
+    X, Y = factors(*m.shape, 8)
+    X_cg = X.copy()
+    solve_rows(_prepare(m), X_cg, Y, 0.1, 40.0, cg_steps=8, solver="cg")
+    for _ in range(3):                      # a few more restarts from the previous value
+        solve_rows(_prepare(m), X_cg, Y, 0.1, 40.0, cg_steps=8, solver="cg")
+    np.testing.assert_allclose(X_cg, exact_rows(m, Y, 0.1, 40.0), rtol=1e-3, atol=1e-3)
+
+
+def test_cg_and_cholesky_fits_agree_on_small_data():
+    m = random_matrix(seed=3)
+    Xc, Yc = fit_als(m, 6, 10, 0.1, 10.0, seed=0, solver="cholesky")
+    Xg, Yg = fit_als(m, 6, 10, 0.1, 10.0, seed=0, solver="cg", cg_steps=6)
+    Pc, Pg = Xc @ Yc.T, Xg @ Yg.T
+    scale = np.abs(Pc).max()
+    assert np.abs(Pc - Pg).max() < 0.03 * scale and np.abs(Pc - Pg).mean() < 0.003 * scale
+
+
+def test_cg_half_step_matches_implicit_reference():
+    """`implicit`'s own pure-Python CG solver, same inputs, same number of steps."""
+    ref = pytest.importorskip("implicit.cpu.als")
+    m = random_matrix(seed=4)
+    X, Y = factors(*m.shape, 16)
+    X_ref = X.copy()
+    ref.least_squares_cg(sp.csr_matrix(m * np.float32(40.0)), X_ref, Y, 0.05, cg_steps=3)
+    solve_rows(_prepare(m), X, Y, 0.05, 40.0, cg_steps=3)
+    np.testing.assert_allclose(X, X_ref, rtol=1e-3, atol=1e-3 * np.abs(X_ref).max())
+
+
+def test_loss_matches_implicit():
+    als = pytest.importorskip("implicit.cpu._als")
+    m = random_matrix(seed=5)
+    X, Y = factors(*m.shape, 8)
+    theirs = als.calculate_loss(sp.csr_matrix(m * np.float32(40.0)), X, Y, 0.1, num_threads=1)
+    assert als_loss(m, X, Y, 0.1, 40.0) == pytest.approx(theirs, rel=1e-5)
+
+
+def test_loss_never_increases_with_exact_solver():
+    m = random_matrix(L=150, T=100, seed=6)
+    losses = []
+    fit_als(m, 8, 12, 0.05, 40.0, seed=2, solver="cholesky",
+            callback=lambda it, X, Y: losses.append(als_loss(m, X, Y, 0.05, 40.0)))
+    steps = np.diff(losses)
+    assert len(losses) == 12
+    assert (steps <= 1e-7 * np.abs(losses[:-1])).all(), losses
+    assert losses[-1] < losses[0]
+
+
+def test_gram_is_exact_and_symmetric():
+    Y = np.random.default_rng(0).standard_normal((5000, 12)).astype(np.float32)
+    G = gram(Y, 0.5)
+    ref = Y.astype(np.float64).T @ Y + 0.5 * np.eye(12)
+    np.testing.assert_allclose(G, ref, rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(G, G.T)
+
+
+def test_planted_low_rank_precision_near_one():
+    """10 taste groups of 30 items; users saw half of their group's items. The top-10 of the
+    unseen items should come from the user's own group."""
+    rng = np.random.default_rng(0)
+    L, G, per = 400, 10, 30
+    T = G * per
+    ug = rng.integers(0, G, L)
+    truth = (ug[:, None] == (np.arange(T) // per)[None, :])
+    seen = truth & (rng.random((L, T)) < 0.5)
+    observed = sp.csr_matrix(seen.astype(np.float32) * rng.gamma(2.0, 1.0, (L, T)).astype(np.float32))
+    X, Y = fit_als(observed, 16, 15, 0.1, 10.0, seed=0)
+    assert top10_precision(X, Y, observed, truth & ~seen) > 0.95
+
+
+def test_fit_is_deterministic_and_validates_solver():
+    m = random_matrix(seed=8)
+    a = fit_als(m, 8, 4, 0.1, 40.0, seed=5)
+    b = fit_als(m, 8, 4, 0.1, 40.0, seed=5)
+    c = fit_als(m, 8, 4, 0.1, 40.0, seed=6)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+    with pytest.raises(ValueError, match="solver"):
+        fit_als(m, 8, 1, 0.1, 40.0, seed=5, solver="lu")
+
+
+def test_warm_start_grows_and_folds_in():
+    m = random_matrix(L=200, T=150, density=0.1, seed=9)
+    prev = sp.csr_matrix(m[:180, :140])
+    X0, Y0 = fit_als(prev, 8, 15, 0.1, 10.0, seed=0)
+    cold = als_loss(m, *fit_als(m, 8, 15, 0.1, 10.0, seed=1), 0.1, 10.0)
+    Xw, Yw = fit_als(m, 8, 0, 0.1, 10.0, seed=0, user_factors=X0, item_factors=Y0)
+    assert Xw.shape == (200, 8) and Yw.shape == (150, 8)
+    np.testing.assert_array_equal(Xw[:180], X0)
+    assert np.abs(Yw[140:]).sum(axis=1).min() > 0 and np.abs(Xw[180:]).sum(axis=1).min() > 0
+    warm = als_loss(m, *fit_als(m, 8, 3, 0.1, 10.0, seed=0, user_factors=X0, item_factors=Y0), 0.1, 10.0)
+    assert warm < cold * 1.02
+
+
+def load_lastfm():
+    raw = np.loadtxt(LASTFM, skiprows=1, dtype=np.int64)
+    _, u = np.unique(raw[:, 0], return_inverse=True)
+    _, i = np.unique(raw[:, 1], return_inverse=True)
+    return sp.csr_matrix((raw[:, 2].astype(np.float32), (u, i)))
+
+
+def split_80_20(m, seed=7):
+    rng = np.random.default_rng(seed)
+    coo = m.tocoo()
+    order = np.lexsort((rng.random(m.nnz), coo.row))
+    row = coo.row[order]
+    n = np.bincount(row, minlength=m.shape[0])
+    start = np.concatenate([[0], np.cumsum(n)[:-1]])
+    rank = np.arange(m.nnz) - start[row]
+    test = rank < np.where(n >= 2, np.maximum(1, np.round(0.2 * n)), 0)[row]
+    def part(mask):
+        return sp.csr_matrix((coo.data[order][mask], (row[mask], coo.col[order][mask])), shape=m.shape)
+    return part(~test), part(test)
+
+
+def p_ndcg(top, test):
+    users = np.flatnonzero(np.diff(test.indptr) > 0)
+    disc = 1 / np.log2(np.arange(2, 12))
+    p, nd = [], []
+    for u in users:
+        rel = set(test.indices[test.indptr[u]:test.indptr[u + 1]])
+        hits = np.array([i in rel for i in top[u]])
+        p.append(hits.mean())
+        nd.append((hits * disc).sum() / disc[: min(len(rel), 10)].sum())
+    return np.mean(p), np.mean(nd)
+
+
+@pytest.mark.skipif(not LASTFM.exists(), reason="Last.fm data not beside the clone")
+def test_lastfm_als_beats_popularity():
+    """With the simulator's defaults (confidence 1 + alpha * w(r)), on a per-user 80/20 split."""
+    cfg = RecommenderConfig()
+    train, test = split_80_20(load_lastfm())
+    w = sp.csr_matrix(train, copy=True)
+    if cfg.weighting == "log":
+        w.data = np.log1p(w.data)
+    w.data += np.float32(1 / cfg.alpha)
+    X, Y = fit_als(w, cfg.factors, cfg.iterations, cfg.regularization, cfg.alpha, seed=0,
+                   cg_steps=cfg.cg_steps, solver=cfg.solver)
+    users = np.arange(train.shape[0], dtype=np.int32)
+    ptr, idx = serving.exclusion_rows(train, users)
+    mask = np.ones(train.shape[1], np.bool_)
+    als_top, _ = serving.topk_dot(X, Y, 10, ptr, idx, mask)
+    pop = np.asarray(train.sum(axis=0)).ravel()
+    pop_top, _ = serving.topk_shared(pop, users, 10, ptr, idx, mask)
+    als_p, als_n = p_ndcg(als_top, test)
+    pop_p, pop_n = p_ndcg(pop_top, test)
+    assert als_p > 1.5 * pop_p and als_n > 1.5 * pop_n, (als_p, als_n, pop_p, pop_n)
+
+
+THREAD_SCRIPT = textwrap.dedent("""
+    import hashlib, numpy as np, scipy.sparse as sp
+    from recommender.als import fit_als
+    from recommender import make
+    from recommender.base import FitContext
+    from sim.config import Scenario
+    from agents.catalog import Catalog
+    rng = np.random.default_rng(0)
+    L, T = 700, 400
+    m = sp.random(L, T, density=0.05, format="csr", random_state=rng, dtype=np.float32)
+    h = hashlib.sha256()
+    for solver in ("cg", "cholesky"):
+        for a in fit_als(m, 16, 3, 0.1, 40.0, seed=1, solver=solver):
+            h.update(a.tobytes())
+    cat = Catalog(4, 6, 1)
+    cat.append(artist=np.zeros(T, np.int32), genre=np.zeros(T, np.int16),
+               style=rng.standard_normal((T, 4)).astype(np.float32),
+               quality=rng.standard_normal(T).astype(np.float32), length_s=np.ones(T, np.float32),
+               intro_s=np.ones(T, np.float32), release_epoch=np.zeros(T, np.int32),
+               audio=rng.standard_normal((T, 6)).astype(np.float32), tags=np.zeros((T, 1), np.int16),
+               explicit=np.zeros(T, bool), regions=np.ones(T, np.uint32), fraud=np.zeros(T, bool))
+    ctx = FitContext(0, cat, rng.standard_normal((L, 4)).astype(np.float32), 2.0, 0.5)
+    for kind, share in (("als", 0.0), ("bpr", 0.0), ("als", 0.2), ("random", 0.0)):
+        rec = make(Scenario().replace(**{"recommender.kind": kind, "recommender.factors": 16,
+                                         "recommender.exploration.share": share,
+                                         "recommender.bpr_epochs": 3}), 4)
+        rec.fit(m[:600, :350], ctx)
+        rec.fit(m, ctx)
+        for a in rec.recommend(np.arange(L, dtype=np.int32), 10, exclude=m) + rec.similar_items(np.arange(T), 5):
+            h.update(a.tobytes())
+    print(h.hexdigest())
+""")
+
+
+def test_same_results_with_1_and_2_numba_threads():
+    digests = []
+    for n in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": n}
+        out = subprocess.run([sys.executable, "-c", THREAD_SCRIPT], env=env, capture_output=True,
+                             text=True, timeout=600, cwd=Path(__file__).resolve().parents[1])
+        assert out.returncode == 0, out.stderr
+        digests.append(out.stdout.strip())
+    assert digests[0] == digests[1]

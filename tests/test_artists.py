@@ -57,7 +57,7 @@ def test_mesa_agents_are_views(base):
     a = pop.agents[7]
     assert isinstance(a, Artist) and a.index == 7
     assert a.fame == pop.fame[7] and a.tier == pop.tier[7] and a.genre == pop.genre[7]
-    assert a.model.agents_by_type[Artist] is not None
+    assert len(a.model.agents_by_type[Artist]) == pop.n
 
 
 def test_tiers_follow_fame_shares(base):

@@ -48,7 +48,7 @@ class Tally:
         self.old_streams += int(np.sum(age > EPOCHS_PER_YEAR))
         self.all_streams += int(s.sum())
         self.scale = model.payout_scale()
-        if model.epoch == model.scenario.run.epochs:
+        if model.epoch == model.config.run.epochs:
             self.percentile_rank = percentile_ranks(model)
 
 

@@ -12,7 +12,7 @@ from sim.metrics import EpochInputs, slate_utility
 
 def oracle_slate_utility(model, users: np.ndarray, k: int) -> np.ndarray:
     """Mean true utility of the oracle's top-k for ``users``, under the served slates' filters."""
-    sc = model.scenario
+    sc = model.config
     b = sc.listeners.behaviour
     if len(users) == 0:
         return np.zeros(0)
@@ -28,7 +28,7 @@ def oracle_slate_utility(model, users: np.ndarray, k: int) -> np.ndarray:
 
 def epoch_inputs(model, rng: np.random.Generator) -> EpochInputs:
     """Everything ``sim.metrics.collect`` and ``artist_rows`` need about the epoch just run."""
-    sc = model.scenario
+    sc = model.config
     led, cat, art, lis = model.ledger, model.catalog, model.artists, model.listeners
     ev = led.events
     mc = sc.metrics

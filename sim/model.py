@@ -48,7 +48,7 @@ class StreamingModel(mesa.Model):
         (mesa_seq, world_seq, artists_seq, listeners_seq, rec_seq, editors_seq,
          fraud_seq, kernel_seq, epoch_seq) = seq.spawn(9)
         super().__init__(rng=np.random.default_rng(mesa_seq))
-        self.scenario = scenario
+        self.config = scenario  # not "scenario": mesa.Model reserves that name for its own Scenario class
         self.n_threads = n_threads
         self.epoch = 0
         self.timings: dict[str, float] = defaultdict(float)
@@ -70,7 +70,8 @@ class StreamingModel(mesa.Model):
             self.bot_ids = self.listeners.add_bots(scenario.fraud.bots, scenario.fraud.premium, 0)
         self.recommender = recommender.make(scenario, rec_seq)
         self.ledger = Ledger(scenario)
-        self.ledger.seed_history(self.artists.prior_track_popularity())
+        self.ledger.seed_history(np.random.default_rng(epoch_seq.spawn(1)[0]).poisson(
+            self.artists.prior_track_popularity()))
         self.ledger.extend(self.listeners.n, len(self.catalog))
 
         self.fit_info = FitInfo(0.0, float("nan"))
@@ -93,7 +94,7 @@ class StreamingModel(mesa.Model):
 
     def step(self) -> None:
         """One epoch, in the order of DESIGN.md section 3."""
-        sc = self.scenario
+        sc = self.config
         t = self.epoch
         rng = np.random.default_rng(self._epoch_seq.spawn(1)[0])
         with self._phase("release"):
@@ -143,14 +144,14 @@ class StreamingModel(mesa.Model):
 
     def payout_scale(self) -> float:
         """Multiplier of real-world stream thresholds for this platform's size (docs/MODEL.md)."""
-        sc = self.scenario.payouts
+        sc = self.config.payouts
         if sc.scale != "auto":
             return float(sc.scale)
         return payouts.auto_scale(self.ledger.track_streams_last, len(self.catalog))
 
     def run(self, epochs: int | None = None, on_epoch=None) -> None:
         """Run ``epochs`` epochs (default: the scenario's), calling ``on_epoch(model)`` after each."""
-        for _ in range(epochs or self.scenario.run.epochs):
+        for _ in range(epochs or self.config.run.epochs):
             self.step()
             if on_epoch is not None:
                 on_epoch(self)

@@ -22,7 +22,7 @@ from sim import sweep
 from sim.config import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNNER = "test_plots:fake_run"
+RUNNER = "sim.runner:run"
 
 GRID = """
 base = "{base}"

@@ -162,12 +162,21 @@ def test_cli_plot_and_compare(fake_sweep, fake_run_dir, tmp_path):
     _nonempty(sorted((fake_run_dir / "figures").iterdir()))
     out = tmp_path / "cmp"
     group = fake_run_dir.parent
-    result = runner.invoke(_app(), ["compare", str(fake_run_dir), str(group), str(fake_sweep), "--out", str(out)])
+    result = runner.invoke(_app(), ["compare", str(fake_run_dir), str(group), "--out", str(out)])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "compare.csv")
     assert "payout_gini_pro_rata" in set(table["metric"])
-    assert len([c for c in table.columns if not c.endswith("±95%") and c != "metric"]) == 2 + 4
+    assert [c for c in table.columns if not c.endswith("±95%") and c != "metric"] == ["fake", "fake #2"]
     _nonempty([out / "figures" / f"compare_{s}.{e}" for s in ("final", "time_series") for e in ("png", "svg")])
+
+
+def test_compare_entries_of_a_sweep_are_its_configurations(fake_sweep, fake_run_dir):
+    items = plots.unique_labels(plots.entries(fake_run_dir) + plots.entries(fake_sweep))
+    assert len(items) == 1 + 4 and all(len(i.frames) == 2 for i in items[1:])
+    table = plots.compare_table(items)
+    assert set(table["entry"]) == {i.label for i in items}
+    row = table[(table["entry"] == items[1].label) & (table["metric"] == "churn_rate")].iloc[0]
+    assert row["runs"] == 2 and row["ci_low"] < row["mean"] < row["ci_high"]
 
 
 def test_cli_user_errors_exit_2_without_traceback(tmp_path):

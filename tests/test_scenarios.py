@@ -1,7 +1,8 @@
 """The scenario library: every file validates, says its question, is listed, and runs when shrunk.
 
-Each scenario runs for 3 epochs at 300 listeners and 50 artists (large, xl and trecs_workload
-are shrunk like the others, so the default run stays fast); the sweep files all resolve.
+Each scenario runs for 3 epochs at 200 listeners and 40 artists. Shrunk, large, xl and
+trecs_workload are the baseline with other serving settings, so their runs are marked slow to
+keep the default run short; the sweep files all resolve.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sim import config, sweep
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 SWEEPS = sorted((ROOT / "scenarios" / "sweeps").glob("*.toml"))
-SHRINK = ["listeners.count=300", "artists.count=50", "run.epochs=3"]
+SHRINK = ["listeners.count=200", "artists.count=40", "run.epochs=3"]
+BIG = {"large", "xl", "trecs_workload"}
 LIBRARY = {"user_centric", "artist_centric", "threshold_2024", "no_recommender", "popularity_recommender",
            "oracle_recommender", "bpr_recommender", "exploration_boost", "adaptive_artists",
            "editorial_major_bias", "stream_fraud", "heavy_users_mainstream", "heavy_users_niche",
@@ -70,7 +72,8 @@ def test_sweep_file_resolves(path):
     assert plan.runs and plan.spec.swept_keys()
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in BIG else p
+                                  for p in SCENARIOS], ids=lambda p: p.stem)
 def test_scenario_runs_when_shrunk(path, tmp_path):
     from sim import runner
 

@@ -12,7 +12,7 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-BLOCK = 512  # users scored per BLAS block: 512 x 20,000 float32 is 40 MB
+BLOCK = 256  # users scored per BLAS block: 256 x 20,000 float32 is 20 MB
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -139,11 +139,37 @@ def _select_row(scores, k, ex_idx, lo, hi_, mask, self_item, out_s, out_i):
 
 
 @nb.njit(parallel=True, cache=True)
-def _topk_rows(block, rows, k, ex_ptr, ex_idx, mask, self_items, out_i, out_s):
+def _topk_rows(block, rows, k, ex_ptr, ex_idx, banned, self_items, out_i, out_s):
+    n = block.shape[1]
     for r in nb.prange(block.shape[0]):
+        sc = block[r]
         e = rows[r]
-        _select_row(block[r], k, ex_idx, ex_ptr[e], ex_ptr[e + 1], mask, self_items[r],
-                    out_s[r], out_i[r])
+        # filters first, as -inf in the row itself: the scan below is then one compare per item
+        for p in range(ex_ptr[e], ex_ptr[e + 1]):
+            if ex_idx[p] < n:
+                sc[ex_idx[p]] = -np.inf
+        for j in banned:
+            sc[j] = -np.inf
+        if 0 <= self_items[r] < n:
+            sc[self_items[r]] = -np.inf
+        hs = out_s[r]
+        hi = out_i[r]
+        size = 0
+        j = 0
+        while j < n and size < k:
+            if sc[j] > -np.inf:
+                size = _push(hs, hi, size, k, sc[j], j)
+            j += 1
+        if size == k:
+            # items come in increasing id, so a tie never displaces the heap's lower id
+            thr = hs[0]
+            for q in range(j, n):
+                if sc[q] > thr:
+                    hs[0] = sc[q]
+                    hi[0] = q
+                    _sift_down(hs, hi, 0, k)
+                    thr = hs[0]
+        _finish(hs, hi, size)
 
 
 @nb.njit(parallel=True, cache=True)
@@ -155,10 +181,10 @@ def _topk_shared(scores, rows, k, ex_ptr, ex_idx, mask, out_i, out_s):
 
 def topk_rows(block: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray, ex_idx: np.ndarray,
               mask: np.ndarray, self_items: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k of each row of a dense score block.
+    """Top-k of each row of a dense score block; the block is used as scratch (overwritten).
 
     Args:
-        block: (m, T) float32 scores.
+        block: (m, T) float32 scores; -inf and NaN scores are never returned.
         rows: (m,) index of each row's exclusion list in (ex_ptr, ex_idx).
         k: slate length.
         ex_ptr, ex_idx: excluded items per exclusion row, sorted (see `exclusion_rows`).
@@ -170,9 +196,15 @@ def topk_rows(block: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray, e
     out_s = np.empty((m, k), np.float32)
     if self_items is None:
         self_items = np.full(m, -1, np.int32)
-    _topk_rows(np.ascontiguousarray(block, np.float32), np.asarray(rows, np.int64), k,
-               ex_ptr, ex_idx, mask, np.asarray(self_items, np.int32), out_i, out_s)
+    block = np.require(block, np.float32, ["C", "W"])
+    _topk_rows(block, np.asarray(rows, np.int64), k, ex_ptr, ex_idx, banned(mask),
+               np.asarray(self_items, np.int32), out_i, out_s)
     return out_i, out_s
+
+
+def banned(mask: np.ndarray) -> np.ndarray:
+    """Ids of the items a mask disallows."""
+    return np.flatnonzero(~mask).astype(np.int64)
 
 
 def topk_shared(scores: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray,
@@ -195,10 +227,11 @@ def topk_dot(queries: np.ndarray, vecs: np.ndarray, k: int, ex_ptr: np.ndarray,
     rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
     self_items = np.full(n, -1, np.int32) if self_items is None else np.asarray(self_items, np.int32)
     vt = np.ascontiguousarray(vecs, np.float32).T
+    ban = banned(mask)
     for start in range(0, n, BLOCK):
         sl = slice(start, start + BLOCK)
         block = np.ascontiguousarray(queries[sl], np.float32) @ vt
-        _topk_rows(block, rows[sl], k, ex_ptr, ex_idx, mask, self_items[sl], out_i[sl], out_s[sl])
+        _topk_rows(block, rows[sl], k, ex_ptr, ex_idx, ban, self_items[sl], out_i[sl], out_s[sl])
     return out_i, out_s
 
 
@@ -248,8 +281,7 @@ class ClusterIndex:
             probe_i = np.empty((m, n_probe), np.int32)
             probe_s = np.empty((m, n_probe), np.float32)
             _topk_rows(cs, np.zeros(m, np.int64), n_probe, none, np.zeros(0, np.int32),
-                       np.ones(len(self.centroids), np.bool_), np.full(m, -1, np.int32),
-                       probe_i, probe_s)
+                       np.zeros(0, np.int64), np.full(m, -1, np.int32), probe_i, probe_s)
             _score_candidates(q, self.vecs, probe_i, self.ptr, self.members, rows[sl], k,
                               ex_ptr, ex_idx, mask, out_i[sl], out_s[sl])
         return out_i, out_s

@@ -22,7 +22,7 @@ def add_tracks(cat: Catalog, n: int, epoch: int, rng: np.random.Generator) -> np
     """Append n tracks in two style groups; audio = style through a fixed map plus noise."""
     group = np.arange(len(cat), len(cat) + n) % 2
     style = normalize(np.eye(D, dtype=np.float32)[group] + 0.3 * rng.standard_normal((n, D)))
-    amap = np.linspace(-1, 1, D * A, dtype=np.float32).reshape(D, A)
+    amap = np.random.default_rng(123).standard_normal((D, A)).astype(np.float32)
     return cat.append(
         artist=np.zeros(n, np.int32), genre=group.astype(np.int16), style=style,
         quality=rng.standard_normal(n).astype(np.float32), length_s=np.full(n, 200, np.float32),

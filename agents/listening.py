@@ -20,7 +20,7 @@ import numba as nb
 import numpy as np
 
 from agents.catalog import Catalog
-from agents.rng import normal, stream_key, uniform
+from agents.rng import normal_quantile, stream_key, uniform_pair
 from sim.config import CHANNELS, Scenario
 from sim.events import Events
 
@@ -48,10 +48,23 @@ def kernel_params(scenario: Scenario) -> np.ndarray:
 
 @nb.njit(inline="always", cache=True)
 def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+    """The logistic function, without a branch (clamped so that exp cannot overflow)."""
+    return 1.0 / (1.0 + math.exp(-min(max(x, -500.0), 500.0)))
+
+
+@nb.njit(inline="always", cache=True)
+def _first_above(a, lo, hi, x):
+    """The first index k in [lo, hi) with a[k] > x (hi if none): a branch-free binary search,
+    since the data-dependent branches of the textbook version are mispredicted half the time."""
+    base = lo
+    n = hi - lo
+    if n <= 0:
+        return hi
+    while n > 1:
+        half = n >> 1
+        base = base + half if a[base + half - 1] <= x else base
+        n -= half
+    return base + 1 if a[base] <= x else base
 
 
 @nb.njit(inline="always", cache=True)
@@ -63,38 +76,26 @@ def _weighted_pick(indptr, cum, row, u):
         return -1
     base = cum[s - 1] if s > 0 else 0.0
     target = base + u * (cum[e - 1] - base)
-    k = s + np.searchsorted(cum[s:e], target, side="right")
-    return min(k, e - 1)
+    return min(_first_above(cum, s, e, target), e - 1)
 
 
 @nb.njit(inline="always", cache=True)
-def _in_row(indptr, indices, row, item):
-    """Whether a sorted CSR row contains item."""
-    s = indptr[row]
-    e = indptr[row + 1]
-    if e <= s:
-        return False
-    k = s + np.searchsorted(indices[s:e], item)
-    return k < e and indices[k] == item
-
-
-@nb.njit(inline="always", cache=True)
-def _genre_pool_pick(genres_l, indptr, items, cum, u1, u2):
+def _genre_pool_pick(g0, g1, indptr, items, cum, u1, u2):
     """A track from the pool of one of the listener's (one or two) genres; -1 if none has one."""
-    valid0 = genres_l[0] >= 0 and indptr[genres_l[0] + 1] > indptr[genres_l[0]]
-    valid1 = genres_l[1] >= 0 and indptr[genres_l[1] + 1] > indptr[genres_l[1]]
+    valid0 = g0 >= 0 and indptr[g0 + 1] > indptr[g0]
+    valid1 = g1 >= 0 and indptr[g1 + 1] > indptr[g1]
     if valid0 and valid1:
-        g = genres_l[0] if u1 < 0.5 else genres_l[1]
+        g = g0 if u1 < 0.5 else g1
     elif valid0:
-        g = genres_l[0]
+        g = g0
     elif valid1:
-        g = genres_l[1]
+        g = g1
     else:
         return -1
     return items[_weighted_pick(indptr, cum, g, u2)]
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, error_model="numpy")
 def _simulate(lids, offsets, caps, seed, epoch, params,
               taste, budget, attention, region, explicit_ok, genres, mix, context_of,
               lib_indptr, lib_indices, lib_cum,
@@ -112,6 +113,7 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
     b0, b1, b2 = params[P_B0], params[P_B1], params[P_B2]
     save_u = params[P_SAVE_U]
     tau = params[P_SKIP_TAU]
+    trunc30 = 1.0 - math.exp(-EARLY_SKIP_S / tau)
     d = taste.shape[1]
     n_slate = pers_items.shape[1]
     n_nbr = nbr_items.shape[1]
@@ -132,16 +134,19 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
         cap = caps[i]
         inv_att = 1.0 / max(float(attention[lid]), 1e-3)
         reg_bit = np.uint32(1) << np.uint32(region[lid])
+        g0 = np.int64(genres[lid, 0])
+        g1 = np.int64(genres[lid, 1])
         while t_left > 0.0 and fails < MAX_FAILED_DRAWS:
             total = 0.0
             for c in range(6):
                 total += w[c]
             if total <= 0.0:
                 break
-            u = uniform(key, ctr) * total
-            u1 = uniform(key, ctr + 1)
-            u2 = uniform(key, ctr + 2)
+            u, u1 = uniform_pair(key, ctr)
+            u2, u_noise = uniform_pair(key, ctr + 1)
+            v1, v2 = uniform_pair(key, ctr + 2)
             ctr += 3
+            u *= total
             ch = 5
             acc = 0.0
             for c in range(6):
@@ -175,12 +180,12 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
                     continue
                 j = nbr_items[r, min(int(u1 * m), m - 1)]
             elif ch == EDITORIAL:
-                j = _genre_pool_pick(genres[lid], ed_indptr, ed_items, ed_cum, u1, u2)
+                j = _genre_pool_pick(g0, g1, ed_indptr, ed_items, ed_cum, u1, u2)
                 if j < 0:
                     w[EDITORIAL] = 0.0
                     continue
             elif ch == SEARCH:
-                j = _genre_pool_pick(genres[lid], se_indptr, se_items, se_cum, u1, u2)
+                j = _genre_pool_pick(g0, g1, se_indptr, se_items, se_cum, u1, u2)
                 if j < 0:
                     w[SEARCH] = 0.0
                     continue
@@ -199,32 +204,27 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
             dot = 0.0
             for q in range(d):
                 dot += float(taste[lid, q]) * float(style[j, q])
-            util = w_taste * dot + w_quality * quality[j] + noise_sd * normal(key, ctr)
-            ctr += 2
+            util = w_taste * dot + w_quality * quality[j] + noise_sd * normal_quantile(u_noise)
             ln = float(length[j])
             p_early = _sigmoid(a0 - a1 * util + a2 * (float(intro[j]) - 10.0) / 10.0 * inv_att)
-            v1 = uniform(key, ctr)
-            v2 = uniform(key, ctr + 1)
-            ctr += 2
-            saved = False
-            early = False
-            if v1 < p_early:
-                # truncated exponential on (0, min(30 s, length)): skips cluster in the first seconds
-                span = min(EARLY_SKIP_S, ln)
-                secs = -tau * math.log(1.0 - v2 * (1.0 - math.exp(-span / tau)))
-                early = True
-            else:
-                p_abandon = _sigmoid(b0 - b1 * util + b2 * (ln - 210.0) / 60.0)
-                v3 = uniform(key, ctr)
-                ctr += 1
-                if ln > EARLY_SKIP_S and v3 < p_abandon:
-                    secs = EARLY_SKIP_S + (ln - EARLY_SKIP_S) * v2
-                else:
-                    secs = ln
-                    if util > save_u and ch != LIBRARY and not _in_row(lib_indptr, lib_indices, lid, j):
-                        saved = True
-            if not early and nbr_row[j] >= 0:
-                anchor = j
+            p_abandon = _sigmoid(b0 - b1 * util + b2 * (ln - 210.0) / 60.0)
+            # Every outcome is computed and then selected, without branching on the utility: a
+            # mispredicted branch at the end of this dependency chain costs more than the arithmetic.
+            early = v1 < p_early
+            # given v1 >= p_early, (v1 - p_early) / (1 - p_early) is a fresh uniform
+            v3 = (v1 - p_early) / max(1.0 - p_early, 1e-12)
+            abandon = (not early) & (ln > EARLY_SKIP_S) & (v3 < p_abandon)
+            # the early-skip moment: exponential truncated to (0, min(30 s, length)), so skips
+            # cluster in the first seconds
+            trunc = trunc30 if ln >= EARLY_SKIP_S else 1.0 - math.exp(-ln / tau)
+            s_skip = -tau * math.log(1.0 - v2 * trunc)
+            s_late = EARLY_SKIP_S + (ln - EARLY_SKIP_S) * v2
+            fe = 1.0 if early else 0.0
+            fa = 1.0 if abandon else 0.0
+            secs = fe * s_skip + (1.0 - fe) * (fa * s_late + (1.0 - fa) * ln)
+            # a save candidate; tracks already in the library are dropped after the kernel
+            saved = (not early) & (not abandon) & (util > save_u) & (ch != LIBRARY)
+            anchor = j if (not early) & (nbr_row[j] >= 0) else anchor
             if k < cap:
                 pos = base + k
                 out_track[pos] = j
@@ -303,7 +303,20 @@ def _run_block(lids, listeners, slates, catalog, params, seed, epoch) -> Events:
     _compact(counts, off1, off2, over, starts, *buf1, *buf2, *out)
     track, channel, seconds, utility, saved = out
     listener = np.repeat(lids.astype(np.int32), counts)
+    drop_known_saves(saved, listener, track, slates.library, len(catalog))
     return Events(listener, track, channel, seconds, utility, saved)
+
+
+def drop_known_saves(saved: np.ndarray, listener: np.ndarray, track: np.ndarray, library, n_tracks: int) -> None:
+    """Clear the save flag (in place) of tracks that were already in the listener's library."""
+    cand = np.flatnonzero(saved)
+    if len(cand) == 0 or len(library.items) == 0:
+        return
+    rows = np.repeat(np.arange(len(library.indptr) - 1, dtype=np.int64), np.diff(library.indptr))
+    known = rows * n_tracks + library.items          # sorted: rows ascending, items sorted per row
+    keys = listener[cand].astype(np.int64) * n_tracks + track[cand]
+    pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+    saved[cand[known[pos] == keys]] = False
 
 
 def listen(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int, seed: int) -> Events:

@@ -1,0 +1,118 @@
+"""Throughput of the listening kernel, and the calibration figures C1, C2, C4.
+
+    python benchmarks/listening_kernel.py                     # 100,000 listeners, exposures per second
+    python benchmarks/listening_kernel.py --listeners 20000 --tracks 20000
+    python benchmarks/listening_kernel.py --calibrate         # C1/C2/C4 beside their bands
+
+Set NUMBA_NUM_THREADS to choose the thread count. The timing excludes numba compilation (a
+warm-up epoch runs first) and covers the whole ``listen`` call: the kernel, the rerun of
+listeners that overflow their slot, and the compaction into one Events table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import mesa
+import numba
+import numpy as np
+
+from agents.channels import Playlists, build_slates
+from agents.listeners import ListenerPopulation
+from agents.listening import (CALIBRATION_BANDS, FakeLedger, calibration_run, listen, synthetic_catalog)
+from agents.world import World
+from sim.config import Scenario
+
+
+class CheapRecommender:
+    """Slates drawn from the 2,000 most popular allowed tracks; radio = random tracks of the same genre.
+
+    Only the kernel is being timed, so the stand-in recommender just has to be fast.
+    """
+
+    def __init__(self, catalog, popularity, rng):
+        self.catalog, self.pop, self.rng = catalog, popularity, rng
+
+    def recommend(self, users, k, exclude=None, allowed=None):
+        ids = np.flatnonzero(allowed) if allowed is not None else np.arange(len(self.catalog))
+        top = ids[np.argsort(-self.pop[ids], kind="stable")[:2000]]
+        pick = self.rng.integers(0, len(top), (len(users), k))
+        return top[pick].astype(np.int32), np.zeros((len(users), k), np.float32)
+
+    def similar_items(self, items, k, allowed=None):
+        genre = self.catalog.genre
+        order = np.argsort(genre, kind="stable")
+        starts = np.searchsorted(genre[order], np.arange(genre.max() + 2))
+        g = genre[items].astype(np.int64)
+        size = starts[g + 1] - starts[g]
+        off = (self.rng.random((len(items), k)) * size[:, None]).astype(np.int64)
+        return order[starts[g][:, None] + off].astype(np.int32), np.zeros((len(items), k), np.float32)
+
+
+def throughput(n_listeners: int, n_tracks: int, epochs: int, seed: int) -> None:
+    sc = Scenario().replace(**{"listeners.count": n_listeners})
+    rng = np.random.default_rng(seed)
+    world = World.generate(sc, rng)
+    t0 = time.perf_counter()
+    catalog, prior = synthetic_catalog(sc, world, n_tracks, rng)
+    pop = ListenerPopulation(mesa.Model(rng=np.random.default_rng(seed)), sc, world, np.random.default_rng(seed))
+    rec = CheapRecommender(catalog, prior, np.random.default_rng(seed))
+    ledger = FakeLedger(prior)
+    G, cap = world.n_genres, sc.channels.editorial_capacity
+    items = np.full((G, cap), -1, np.int32)
+    for g in range(G):
+        ids = np.flatnonzero(catalog.genre == g)
+        ids = ids[np.argsort(-prior[ids], kind="stable")][:cap]
+        items[g, :len(ids)] = ids
+    playlists = Playlists(items, np.arange(G, dtype=np.int16))
+    pop.plays_total[:] = sc.listeners.cf_min_interactions   # warm listeners: the common path
+    slates = build_slates(pop, catalog, world, ledger, rec, playlists, sc, 0, rng)
+    print(f"inputs: {n_listeners:,} listeners, {n_tracks:,} tracks, built in {time.perf_counter() - t0:.1f} s; "
+          f"numba threads {numba.get_num_threads()}")
+
+    t0 = time.perf_counter()
+    listen(pop, slates, catalog, sc, 0, seed)
+    print(f"first call (compilation or cache load included): {time.perf_counter() - t0:.2f} s")
+    rates = []
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        ev = listen(pop, slates, catalog, sc, epoch, seed)
+        dt = time.perf_counter() - t0
+        rates.append(len(ev) / dt)
+        print(f"epoch {epoch}: {len(ev):,} exposures in {dt:.3f} s = {len(ev) / dt / 1e6:.1f} M exposures/s "
+              f"({len(ev) / n_listeners:.0f} per listener)")
+    print(f"median: {np.median(rates) / 1e6:.1f} M exposures/s")
+
+
+def calibrate(n_listeners: int, n_tracks: int, epochs: int, seed: int) -> None:
+    rows = calibration_run(Scenario(), n_listeners=n_listeners, n_tracks=n_tracks, epochs=epochs, seed=seed)
+    last = rows[-1]
+    print(f"calibration after {epochs} epochs ({n_listeners:,} listeners, {n_tracks:,} tracks, "
+          f"noisy-oracle recommender); epoch 0 is the cold start")
+    print(f"{'figure':28s} {'epoch 0':>9s} {'last':>9s}   band")
+    for key in last:
+        if key == "epoch":
+            continue
+        band = CALIBRATION_BANDS.get(key)
+        mark = "" if band is None else ("ok" if band[0] <= last[key] <= band[1] else "OUT")
+        band_s = "" if band is None else f"{band[0]:g}-{band[1]:g} {mark}"
+        print(f"{key:28s} {rows[0][key]:9.3f} {last[key]:9.3f}   {band_s}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--listeners", type=int, default=None)
+    ap.add_argument("--tracks", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--calibrate", action="store_true", help="print C1, C2, C4 beside their bands")
+    a = ap.parse_args()
+    if a.calibrate:
+        calibrate(a.listeners or 5000, a.tracks or 20000, a.epochs or 12, a.seed)
+    else:
+        throughput(a.listeners or 100_000, a.tracks or 50_000, a.epochs or 3, a.seed)
+
+
+if __name__ == "__main__":
+    main()

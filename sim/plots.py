@@ -214,7 +214,7 @@ def time_series_figure(metrics: pd.DataFrame, title: str, panels: list[tuple[str
         for i, metric in enumerate(cols):
             ax.plot(metrics["epoch"], metrics[metric].astype(float), color=metric_colour(metric, i),
                     linewidth=1.6, label=label(metric))
-        ax.set(title=name, xlabel=EPOCH_LABEL, ylabel=unit(cols[0]))
+        ax.set(title=name, xlabel=EPOCH_LABEL, ylabel=" / ".join(dict.fromkeys(unit(m) for m in cols)))
         ax.grid(alpha=0.3)
         _legend(ax)
     return fig

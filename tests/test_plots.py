@@ -191,3 +191,18 @@ def test_cli_user_errors_exit_2_without_traceback(tmp_path):
     assert result.exit_code == 2
     for word in ("replications", "bogus", "listeners.count"):
         assert word in result.output
+
+
+def test_cli_report_of_a_real_run(tmp_path):
+    from sim import config, runner
+
+    scenario = config.load(None, ["listeners.count=200", "artists.count=40", "run.epochs=3"])
+    run_dir = runner.run(scenario, tmp_path, run_id="real")
+    result = CliRunner().invoke(_app(), ["report", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    figures = sorted((run_dir / "figures").glob("*.png"))
+    assert len(figures) == 6
+    _nonempty(figures + sorted((run_dir / "figures").glob("*.svg")))
+    text = (run_dir / "report.html").read_text(encoding="utf-8")
+    for png in figures:
+        assert base64.b64encode(png.read_bytes()).decode("ascii") in text, png.name

@@ -52,7 +52,8 @@ def test_overrides_are_validated_and_typed():
 
 
 def test_resolved_config_round_trips(tmp_path):
-    scenario = config.load(None, ["run.seed=7", "channels.mix.library=0.5", "channels.mix.search=0.05"])
+    mix = {"library": 0.5, "personalised": 0.2, "radio": 0.1, "editorial": 0.1, "search": 0.05, "context": 0.05}
+    scenario = config.load(None, ["run.seed=7", *(f"channels.mix.{k}={v}" for k, v in mix.items())])
     path = tmp_path / "resolved.toml"
     path.write_text(scenario.to_toml())
     assert config.load(path) == scenario

@@ -281,6 +281,8 @@ def sweep_param_figure(summary: pd.DataFrame, param: str, params: list[str], met
                             color=colour, alpha=0.2, linewidth=0)
             if ticks is not None:
                 ax.set_xticks(range(len(ticks)), ticks, rotation=20)
+            elif len(set(x)) <= 8:
+                ax.set_xticks(sorted(set(x)), [f"{v:g}" for v in sorted(set(x))])
         ax.set(title=label(metric), xlabel=param, ylabel=unit(metric))
         ax.grid(alpha=0.3)
     _legend(axes[0])

@@ -250,3 +250,44 @@ def test_calibration_bands_at_steady_state():
     for key, (lo, hi) in CALIBRATION_BANDS.items():
         assert lo <= last[key] <= hi, (key, last[key])
 
+
+
+def test_branch_free_binary_search_matches_searchsorted():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from agents.listening import _first_above
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.integers(0, 50), max_size=40), st.integers(-2, 52), st.data())
+    def check(values, x, data):
+        a = np.sort(np.array(values, np.float64))
+        lo = data.draw(st.integers(0, len(a)))
+        hi = data.draw(st.integers(lo, len(a)))
+        assert _first_above(a, lo, hi, float(x)) == lo + np.searchsorted(a[lo:hi], x, side="right")
+
+    check()
+
+
+def test_counter_based_draws_are_uniform_and_normal():
+    import numba as nb
+    from scipy import stats
+
+    from agents.rng import normal_quantile, stream_key, uniform_pair
+
+    @nb.njit
+    def draws(n):
+        key = stream_key(5, 1, 2)
+        u = np.empty(2 * n)
+        z = np.empty(n)
+        for i in range(n):
+            u[2 * i], u[2 * i + 1] = uniform_pair(key, i)
+            z[i] = normal_quantile(u[2 * i])
+        return u, z
+
+    u, z = draws(100_000)
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(u[0::2], u[1::2])[0, 1]) < 0.02
+    p = np.linspace(1e-6, 1 - 1e-6, 2001)
+    np.testing.assert_allclose([normal_quantile(x) for x in p], stats.norm.ppf(p), atol=1e-7)
+    assert stats.kstest(z, "norm").pvalue > 1e-3

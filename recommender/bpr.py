@@ -126,7 +126,7 @@ class BPR(FactorModel):
             X[new_users] = self._init(len(new_users))
         X[:, -1] = 1.0
         passes = cfg.bpr_epochs if cold else cfg.bpr_warm_epochs
-        loss = fit_bpr(m, X, Y, passes, cfg.learning_rate, cfg.regularization, self.sample_key,
+        loss = fit_bpr(m, X, Y, passes, cfg.learning_rate, cfg.bpr_regularization, self.sample_key,
                        self.passes_done)
         self.passes_done += passes
         self._set_factors(X, Y, m, interactions, ctx)

@@ -252,9 +252,12 @@ class RecommenderConfig(Section):
     factors: int = Field(64, ge=1, le=1024, description="latent factors")
     iterations: int = Field(15, ge=1, le=1000, description="ALS sweeps from cold")
     warm_iterations: int = Field(3, ge=0, le=1000, description="ALS sweeps per epoch when warm")
-    regularization: float = Field(0.01, ge=0.0, le=1e4, description="L2 penalty (unscaled lambda)")
-    alpha: float = Field(40.0, gt=0.0, le=1e6, description="confidence weight of the play signal")
-    weighting: Literal["linear", "log"] = Field("log", description="confidence: alpha*r or alpha*log1p(r)")
+    regularization: float = Field(100.0, ge=0.0, le=1e4,
+                                  description="L2 penalty (unscaled lambda, confidence units); "
+                                              "chosen on Last.fm, docs/model/recommender.md")
+    alpha: float = Field(5.0, gt=0.0, le=1e6,
+                         description="confidence weight of the play signal: c = 1 + alpha*w(r)")
+    weighting: Literal["linear", "log"] = Field("log", description="w(r): r (linear) or log1p(r) (log)")
     solver: Literal["cg", "cholesky"] = Field("cg", description="per-row solve")
     cg_steps: int = Field(3, ge=1, le=100, description="conjugate-gradient steps per row")
     learning_rate: float = Field(0.05, gt=0.0, le=10.0, description="BPR: SGD learning rate")
@@ -272,6 +275,8 @@ class RecommenderConfig(Section):
     audio_ridge: float = Field(1.0, ge=0.0, le=1e6,
                                description="ridge penalty of the audio->factor map for cold tracks")
     bpr_warm_epochs: int = Field(4, ge=0, le=1000, description="BPR: passes per epoch when warm")
+    bpr_regularization: float = Field(0.01, ge=0.0, le=10.0,
+                                      description="BPR: L2 penalty per SGD step (per unit of factor)")
     exploration: ExplorationConfig = ExplorationConfig()
 
 

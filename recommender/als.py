@@ -149,7 +149,7 @@ def _cg_rows(indptr, indices, data, alpha, X, Y, YtY, rows, cg_steps, n_blocks):
                 X[u, a] = x[a]
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, fastmath=_FM)
 def _cholesky_rows(indptr, indices, data, alpha, X, Y, YtY, rows, n_blocks):
     f = X.shape[1]
     n = len(rows)

@@ -57,7 +57,8 @@ class ListenerPopulation(mesa.Agent):
         budget_s: listening seconds per epoch (log-normal).
         openness: appetite for the unknown (0-1); attention: tolerance of long intros (1 = average).
         premium: paid tier; mix: (n, 6) channel shares over ``sim.config.CHANNELS``.
-        satisfaction: EMA of realised utility minus skip frustration; active: not churned.
+        satisfaction: EMA of realised utility minus skip frustration (epoch-0 listeners start at
+            ``initial_satisfaction``, arrivals at their first week's value); active: not churned.
         join_epoch: epoch of arrival; is_bot: stream-farm account; plays_total: plays so far.
         last_track: last track played in full or abandoned late (radio seed), -1 if none.
     """
@@ -88,6 +89,7 @@ class ListenerPopulation(mesa.Agent):
         self._consumed = sp.csr_matrix((0, 0), dtype=bool)
         self._library_seeded = False
         self._append(self._draw(self.cfg.count, rng), join_epoch=0, is_bot=False)
+        self.satisfaction[:] = self.cfg.initial_satisfaction
 
     # -- creation -------------------------------------------------------------------------------
     def _draw(self, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -257,7 +259,8 @@ class ListenerPopulation(mesa.Agent):
 
         heard = plays > 0
         x = (util_sum[heard] / plays[heard] - cfg.skip_frustration * early_n[heard] / plays[heard])
-        first = self.plays_total[heard] == 0
+        # an arrival's first week sets its satisfaction; the epoch-0 population starts from a prior
+        first = (self.plays_total[heard] == 0) & (self.join_epoch[heard] > 0)
         r = cfg.satisfaction_rate
         self.satisfaction[heard] = np.where(first, x, (1 - r) * self.satisfaction[heard] + r * x)
         self.plays_total += plays

@@ -556,7 +556,7 @@ class NoisyOracle:
 
 
 def calibration_run(scenario: Scenario, n_listeners: int = 5000, n_tracks: int = 20000,
-                    epochs: int = 6, seed: int = 1, rec_noise: float = 0.5) -> list[dict[str, float]]:
+                    epochs: int = 6, seed: int = 1, rec_noise: float = 2.0) -> list[dict[str, float]]:
     """Run listeners and channels alone for a few epochs and measure C1, C2 and C4 each epoch.
 
     Editorial playlists are the most streamed tracks of each genre; the recommender is a noisy

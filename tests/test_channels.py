@@ -81,12 +81,15 @@ def test_cold_start_path_popular_then_audio_then_collaborative():
     s.pop.plays_total[:50] = 0
     s.pop.last_track[:50] = -1
     s.step()
-    assert (s.pop.plays_total >= 10).all()
+    old = np.arange(200)
+    assert (s.pop.plays_total[old] >= 10).all() and (s.pop.plays_total[200:] == 0).all()
     s.rec.calls.clear()
     sl = s.slates()
-    assert (sl.personalised_stage == STAGE_CF).all()
+    stage = sl.personalised_stage[sl.personalised_row[np.flatnonzero(s.pop.active)]]
+    veteran = np.flatnonzero(s.pop.active) < 200
+    assert (stage[veteran] == STAGE_CF).all() and (stage[~veteran] == STAGE_POPULAR).all()
     asked = np.sort(np.concatenate([c[0] for c in s.rec.calls]))
-    np.testing.assert_array_equal(asked, np.flatnonzero(s.pop.active))
+    np.testing.assert_array_equal(asked, np.flatnonzero(s.pop.active[:200]))
 
 
 def test_popular_with_variance_temperature():

@@ -81,18 +81,20 @@ def test_churn_responds_to_satisfaction():
 
 def test_satisfaction_is_an_ema_of_utility_minus_skip_frustration():
     sc, world, pop = population(n=10, **{"listeners.satisfaction_rate": 0.5, "listeners.skip_frustration": 1.0,
-                                         "listeners.churn_k0": -50.0})
+                                         "listeners.churn_k0": -50.0, "listeners.initial_satisfaction": 0.2})
     catalog, _ = synthetic_catalog(sc, world, 20, np.random.default_rng(0))
     length = float(catalog.length_s[0])
-    # listener 0: two full plays at utility 1 -> first experience sets satisfaction to 1
-    ev = events_for(np.array([0, 0]), 0, length, 1.0)
+    assert (pop.satisfaction == np.float32(0.2)).all()
+    pop.join_epoch[3] = 1                      # listener 3 arrived later: its first week sets it
+    # two full plays at utility 1: EMA from the prior for listener 0, direct for the arrival
+    ev = events_for(np.array([0, 0, 3, 3]), 0, length, 1.0)
     pop.update(ev, catalog, 0, np.random.default_rng(0))
-    assert pop.satisfaction[0] == pytest.approx(1.0)
-    # then one early skip at utility -1 and one full play at 1: x = 0 - 0.5 ; EMA 0.5*1 + 0.5*(-0.5)
+    assert pop.satisfaction[0] == pytest.approx(0.6) and pop.satisfaction[3] == pytest.approx(1.0)
+    # then one early skip at utility -1 and one full play at 1: x = 0 - 0.5 ; EMA 0.5*0.6 + 0.5*(-0.5)
     ev = events_for(np.array([0, 0]), 0, np.array([3.0, length]), np.array([-1.0, 1.0]))
     pop.update(ev, catalog, 1, np.random.default_rng(0))
-    assert pop.satisfaction[0] == pytest.approx(0.25)
-    assert pop.plays_total[0] == 4 and pop.satisfaction[1] == 0.0
+    assert pop.satisfaction[0] == pytest.approx(0.05)
+    assert pop.plays_total[0] == 4 and pop.satisfaction[1] == pytest.approx(0.2)
 
 
 def test_libraries_seeded_then_grow_with_saves():
@@ -142,6 +144,6 @@ def test_taste_drifts_slowly_and_stays_unit():
     catalog, _ = synthetic_catalog(sc, world, 50, np.random.default_rng(0))
     before = pop.taste.copy()
     pop.update(Events.empty(), catalog, 0, np.random.default_rng(0))
-    cos = (before * pop.taste).sum(axis=1)
-    assert 0.95 < cos[pop.active].mean() < 0.9999
+    cos = (before * pop.taste[:500]).sum(axis=1)
+    assert 0.95 < cos[pop.active[:500]].mean() < 0.9999
     np.testing.assert_allclose(np.linalg.norm(pop.taste, axis=1), 1.0, atol=1e-5)

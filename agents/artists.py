@@ -253,9 +253,17 @@ class ArtistPopulation:
         return self._add(self._draw(m, fame, tier, np.full(m, epoch, np.int32), rng))
 
     def release(self, epoch: int, rng: np.random.Generator) -> np.ndarray:
-        """Each artist releases Poisson(release_rate) tracks this epoch; returns the new track ids."""
-        counts = rng.poisson(self.release_rate.astype(np.float64))
-        counts[self.is_fraud] = 0
+        """Each artist releases Poisson(release_rate) tracks this epoch; returns the new track ids.
+
+        With ``releases_per_epoch = n >= 0`` exactly n tracks are released, by artists drawn in
+        proportion to their release rates.
+        """
+        rate = np.where(self.is_fraud, 0.0, self.release_rate.astype(np.float64))
+        fixed = self.cfg.releases_per_epoch
+        if fixed >= 0:
+            counts = rng.multinomial(fixed, rate / rate.sum()) if fixed and rate.sum() > 0 else np.zeros(self.n, int)
+        else:
+            counts = rng.poisson(rate)
         artist = np.repeat(np.arange(self.n, dtype=np.int32), counts)
         if len(artist) == 0:
             return np.zeros(0, np.int32)

@@ -117,6 +117,10 @@ class ArtistsConfig(Section):
         1.7, ge=0.0, le=10.0, description="prior plays of a track rise as fame to this power")
     popularity_quality_weight: float = Field(
         2.5, ge=0.0, le=10.0, description="prior plays of a track rise as exp(weight * quality)")
+    releases_per_epoch: int = Field(
+        -1, ge=-1, le=10_000_000,
+        description="-1: each artist releases Poisson(rate) tracks; n >= 0: exactly n tracks per epoch, "
+                    "by artists drawn in proportion to their release rates (Chaney et al.'s fixed arrivals)")
     entry_rate: float = Field(0.002, ge=0.0, le=1.0,
                               description="new artists per epoch, as a share of current artists")
     adaptation: AdaptationConfig = AdaptationConfig()

@@ -250,3 +250,16 @@ def test_hill_climbing_alone_follows_own_payout():
         ones = np.ones(len(cat))
         pop.adapt(t, payout, ones, ones, 0 * ones, rng)
     assert pop.target_length_s.mean() < start.mean() - 20
+
+
+def test_fixed_releases_per_epoch():
+    scenario = load(None, ["artists.count=50", "artists.releases_per_epoch=10"])
+    rng = np.random.default_rng(3)
+    world = World.generate(scenario, rng)
+    w = scenario.world
+    catalog = Catalog(w.d_style, w.audio_dim, scenario.catalog.tags_per_track)
+    artists = ArtistPopulation(mesa.Model(rng=rng), scenario, world, catalog, rng)
+    assert [len(artists.release(e, rng)) for e in range(5)] == [10] * 5
+    none = load(None, ["artists.count=50", "artists.releases_per_epoch=0"])
+    artists0 = ArtistPopulation(mesa.Model(rng=rng), none, world, catalog, rng)
+    assert len(artists0.release(0, rng)) == 0

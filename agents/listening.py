@@ -30,6 +30,7 @@ MAX_FAILED_DRAWS = 64        # consecutive draws that found no playable track en
 SLOT_SECONDS = 60.0          # slot size: one exposure per this many budget seconds (plus SLOT_EXTRA)
 SLOT_EXTRA = 16
 BLOCK = 262_144              # listeners per kernel call (bounds the slot memory)
+CHUNK = 256                  # listeners per scheduling chunk of the parallel loop
 
 # indices into the params vector handed to the kernel
 (P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2,
@@ -278,6 +279,21 @@ def _buffers(total: int):
             np.empty(total, np.float32), np.empty(total, np.bool_))
 
 
+_SLOTS: list[np.ndarray] = []
+
+
+def _slot_buffers(total: int):
+    """The first-pass slot buffers, kept between calls and grown only when too small.
+
+    They are the kernel's largest allocation (about 1.5 times the epoch's events); fresh pages
+    every epoch cost the kernel (zeroing by the OS) as much time as the simulation itself.
+    """
+    global _SLOTS
+    if not _SLOTS or len(_SLOTS[0]) < total:
+        _SLOTS = list(_buffers(int(total * 1.25) + 1024))
+    return tuple(b[:total] for b in _SLOTS)
+
+
 def _offsets(caps: np.ndarray) -> np.ndarray:
     off = np.zeros(len(caps), np.int64)
     np.cumsum(caps[:-1], out=off[1:])
@@ -297,9 +313,10 @@ def _run_block(lids, listeners, slates, catalog, params, seed, epoch) -> Events:
             sl.context.indptr, sl.context.items, sl.context.cum,
             catalog.style, catalog.quality, catalog.length_s, catalog.intro_s, catalog.explicit, catalog.regions)
     off1 = _offsets(caps)
-    buf1 = _buffers(int(caps.sum()))
+    buf1 = _slot_buffers(int(caps.sum()))
     counts = np.zeros(len(lids), np.int64)
-    _simulate(lids, off1, caps, *args, *buf1, counts)
+    with nb.parallel_chunksize(CHUNK):   # dynamic scheduling: listeners differ a lot in work
+        _simulate(lids, off1, caps, *args, *buf1, counts)
     over = counts > caps
     off2 = np.zeros(len(lids), np.int64)
     buf2 = _buffers(0)
@@ -315,20 +332,27 @@ def _run_block(lids, listeners, slates, catalog, params, seed, epoch) -> Events:
     _compact(counts, off1, off2, over, starts, *buf1, *buf2, *out)
     track, channel, seconds, utility, saved = out
     listener = np.repeat(lids.astype(np.int32), counts)
-    drop_known_saves(saved, listener, track, slates.library, len(catalog))
+    drop_known_saves(saved, listener, track, slates.library)
     return Events(listener, track, channel, seconds, utility, saved)
 
 
-def drop_known_saves(saved: np.ndarray, listener: np.ndarray, track: np.ndarray, library, n_tracks: int) -> None:
-    """Clear the save flag (in place) of tracks that were already in the listener's library."""
-    cand = np.flatnonzero(saved)
-    if len(cand) == 0 or len(library.items) == 0:
-        return
-    rows = np.repeat(np.arange(len(library.indptr) - 1, dtype=np.int64), np.diff(library.indptr))
-    known = rows * n_tracks + library.items          # sorted: rows ascending, items sorted per row
-    keys = listener[cand].astype(np.int64) * n_tracks + track[cand]
-    pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
-    saved[cand[known[pos] == keys]] = False
+@nb.njit(parallel=True, cache=True)
+def _drop_known(saved, listener, track, indptr, items):
+    for i in nb.prange(len(saved)):
+        if saved[i]:
+            row = listener[i]
+            s = indptr[row]
+            e = indptr[row + 1]
+            k = _first_above(items, s, e, track[i] - 1)
+            if k < e and items[k] == track[i]:
+                saved[i] = False
+
+
+def drop_known_saves(saved: np.ndarray, listener: np.ndarray, track: np.ndarray, library) -> None:
+    """Clear the save flag (in place) of tracks that were already in the listener's library
+    (library rows hold sorted track ids)."""
+    if len(library.items):
+        _drop_known(saved, listener, track, library.indptr, library.items)
 
 
 def listen(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int, seed: int) -> Events:

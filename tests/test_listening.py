@@ -291,3 +291,19 @@ def test_counter_based_draws_are_uniform_and_normal():
     p = np.linspace(1e-6, 1 - 1e-6, 2001)
     np.testing.assert_allclose([normal_quantile(x) for x in p], stats.norm.ppf(p), atol=1e-7)
     assert stats.kstest(z, "norm").pvalue > 1e-3
+
+
+def test_tracks_already_saved_are_not_saved_again():
+    """A completed, loved track from another channel is saved only if the library lacks it."""
+    sc = scenario(save_utility=-10.0, a0=-20.0, b0=-20.0)
+    cat = one_track_catalog(n=4)
+    listeners, slates = library_only(2, cat, budget_s=2000.0)
+    slates.library = Pool.from_lists([np.array([0, 1]), np.zeros(0, np.int32)])
+    slates.mix[:] = 0.0
+    slates.mix[:, PERSONALISED] = 1.0
+    slates.personalised_users = np.arange(2, dtype=np.int32)
+    slates.personalised_items = np.array([[0, 1, 2, 3, -1], [0, 1, 2, 3, -1]], np.int32)
+    slates.personalised_row = np.arange(2, dtype=np.int32)
+    ev = listen(listeners, slates, cat, sc, 0, 1)
+    assert len(ev) == 8 and (ev.channel == PERSONALISED).all()
+    np.testing.assert_array_equal(ev.saved, [False, False, True, True, True, True, True, True])

@@ -244,10 +244,10 @@ def _arrays(m: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def solve_rows(m: sp.csr_matrix, X: np.ndarray, Y: np.ndarray, regularization: float, alpha: float,
                rows: np.ndarray | None = None, cg_steps: int = 3, solver: str = "cg") -> None:
     """One half-step: re-solve rows of X (in place) given Y, for the rows listed (default all)."""
-    YtY = gram(Y, regularization)
     rows = np.arange(X.shape[0], dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
     if len(rows) == 0:
         return
+    YtY = gram(Y, regularization)
     blocks = min(ROW_BLOCKS, len(rows))
     indptr, indices, data = _arrays(m)
     if solver == "cg":

@@ -209,3 +209,19 @@ def test_slate_argmax_one_new_item_per_listener_per_epoch(rank_attention):
         pairs = set(zip(ev.listener.tolist(), ev.track.tolist()))
         assert not pairs & seen
         seen |= pairs
+
+
+def test_region_availability_is_respected_everywhere():
+    s = Setup(**{"world.n_regions": 2, "listeners.cf_min_interactions": 0})
+    rng = np.random.default_rng(5)
+    regions = s.catalog._cols["regions"]
+    regions[: len(s.catalog)] = rng.choice(np.array([1, 2, 3], np.uint32), len(s.catalog))
+    s.pop.plays_total[:] = 1
+    assert set(np.unique(s.pop.region)) == {0, 1}
+    sl, ev = s.step()
+    bit = np.uint32(1) << s.pop.region[ev.listener].astype(np.uint32)
+    assert ((s.catalog.regions[ev.track] & bit) != 0).all()
+    for users, _, _, allowed in s.rec.calls:
+        r = s.pop.region[users[0]]
+        assert (s.pop.region[users] == r).all()
+        assert not allowed[(s.catalog.regions & (np.uint32(1) << np.uint32(r))) == 0].any()

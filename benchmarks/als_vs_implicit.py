@@ -349,7 +349,8 @@ def main() -> None:
     print("\nWarm start (ours, CG 3 steps)")
     print("| data | threads | fit | s | time / cold | nDCG@10 | / cold | epoch added |\n|---|---|---|---|---|---|---|---|")
     for name, m in data.items():
-        warm_start(name, m, 2, repeats)
+        for threads in (1, 2):
+            warm_start(name, m, threads, repeats)
     print("\nCluster candidates vs exact top-10 (recall@10, 5,000 users)")
     print("| clusters | probed | recall@10 | candidates s | exact s | build s |\n|---|---|---|---|---|---|")
     name = list(data)[1]

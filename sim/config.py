@@ -259,9 +259,9 @@ class RecommenderConfig(Section):
     factors: int = Field(64, ge=1, le=1024, description="latent factors")
     iterations: int = Field(15, ge=1, le=1000, description="ALS sweeps from cold")
     warm_iterations: int = Field(3, ge=0, le=1000, description="ALS sweeps per epoch when warm")
-    regularization: float = Field(100.0, ge=0.0, le=1e4,
+    regularization: float = Field(1.0, ge=0.0, le=1e4,
                                   description="L2 penalty (unscaled lambda, confidence units); "
-                                              "chosen on Last.fm, docs/model/recommender.md")
+                                              "chosen on Last.fm and the simulator, docs/model/recommender.md")
     alpha: float = Field(5.0, gt=0.0, le=1e6,
                          description="confidence weight of the play signal: c = 1 + alpha*w(r)")
     weighting: Literal["linear", "log"] = Field("log", description="w(r): r (linear) or log1p(r) (log)")

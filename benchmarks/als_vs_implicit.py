@@ -302,6 +302,26 @@ def tune(m_counts):
           f"test P@10 {p:.4f} nDCG@10 {n:.4f} (popularity {pp:.4f} / {pn:.4f})")
 
 
+def sim_check():
+    """ALS settings inside the simulator: mean of epochs 2-7 of its own recommender metrics."""
+    import tempfile
+    import pandas as pd
+    from sim.config import Scenario
+    from sim.runner import run
+    base = Scenario().replace(**{"listeners.count": 5000, "artists.count": 500, "run.epochs": 8})
+    out = tempfile.mkdtemp()
+    cols = ["rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle", "rec_fit_seconds"]
+    print("| alpha | lambda | precision@10 | nDCG@10 | regret vs oracle | fit s |\n|---|---|---|---|---|---|")
+    grid = [(5.0, 100.0), (5.0, 10.0), (5.0, 1.0), (5.0, 0.01), (40.0, 1.0), (40.0, 0.01), (1.0, 1.0), (None, None)]
+    for i, (a, lam) in enumerate(grid):
+        over = {"recommender.kind": "popularity"} if a is None else {
+            "recommender.alpha": a, "recommender.regularization": lam}
+        path = run(base.replace(**over, **{"run.name": f"als{i}"}), out_root=out)
+        row = pd.read_parquet(f"{path}/metrics.parquet")[cols].iloc[2:].mean()
+        label = "popularity | " if a is None else f"{a:g} | {lam:g}"
+        print(f"| {label} | " + " | ".join(f"{row[c]:.4f}" for c in cols) + " |", flush=True)
+
+
 def sim_weight(m, weighting, alpha):
     out = sp.csr_matrix(m, dtype=np.float32, copy=True)
     if weighting == "log":
@@ -316,7 +336,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small synthetic matrix, 1 repeat")
     ap.add_argument("--repeats", type=int, default=3, help="fits per library and setting (median)")
     ap.add_argument("--tune", action="store_true", help="only the Last.fm grid for the defaults")
+    ap.add_argument("--sim", action="store_true", help="only the check of ALS settings in the simulator")
     args = ap.parse_args()
+    if args.sim:
+        sim_check()
+        return
     warnings.filterwarnings("ignore", message=".*OpenBLAS.*")   # implicit's advice; we limit BLAS
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="implicit")
     lastfm = load_lastfm()

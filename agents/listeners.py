@@ -8,6 +8,7 @@ vectorised; see DESIGN.md sections 2-3 and docs/model/listeners.md for the equat
 from __future__ import annotations
 
 import mesa
+import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
@@ -33,6 +34,50 @@ def pad_csr(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
         return m
     indptr = np.concatenate([m.indptr, np.full(rows - m.shape[0], m.indptr[-1], m.indptr.dtype)])
     return sp.csr_matrix((m.data, m.indices, indptr), shape=(rows, max(cols, m.shape[1])))
+
+
+@nb.njit(cache=True)
+def _tallies(listener, track, seconds, utility, length, is_bot, n):
+    """Per human listener: plays, summed utility, early skips, and the last track played past
+    the early-skip window (-1 if none), in event order."""
+    plays = np.zeros(n, np.int64)
+    util_sum = np.zeros(n, np.float64)
+    early_n = np.zeros(n, np.int64)
+    last = np.full(n, -1, np.int32)
+    for i in range(len(listener)):
+        lid = listener[i]
+        if is_bot[lid]:
+            continue
+        plays[lid] += 1
+        util_sum[lid] += utility[i]
+        if seconds[i] < 30.0 and seconds[i] < length[track[i]]:
+            early_n[lid] += 1
+        else:
+            last[lid] = track[i]
+    return plays, util_sum, early_n, last
+
+
+@nb.njit(cache=True)
+def _add_played(indptr, indices, data, listener, track, seconds, length, is_bot):
+    """Add each human play's played fraction to the affinity of the track if it is saved
+    (in place; rows of the library hold sorted track ids)."""
+    n_rows = len(indptr) - 1
+    for i in range(len(listener)):
+        lid = listener[i]
+        if lid >= n_rows or is_bot[lid]:
+            continue
+        t = track[i]
+        lo = indptr[lid]
+        hi = indptr[lid + 1]
+        end = hi
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if indices[mid] < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < end and indices[lo] == t:
+            data[lo] += min(seconds[i] / max(length[t], 1.0), 1.0)
 
 
 def mainstreamness(genres: np.ndarray, genre_pop: np.ndarray) -> np.ndarray:
@@ -222,18 +267,20 @@ class ListenerPopulation(mesa.Agent):
         self._library = lib
 
     def _update_library(self, ev: Events, catalog: Catalog) -> None:
-        """Affinity = decay * affinity + played fraction (saved tracks only); new saves start at 1."""
+        """Affinity = decay * affinity + played fraction of every play of a saved track; a new
+        save starts at 2 (1 for saving it, 1 for the completed play that made it)."""
         shape = (self.n, max(len(catalog), self._library.shape[1]))
         lib = pad_csr(self._library, shape)
-        frac = np.minimum(ev.seconds / np.maximum(catalog.length_s[ev.track], 1.0), 1.0).astype(np.float32)
-        played = sp.csr_matrix((frac, (ev.listener, ev.track)), shape=shape)
-        saves = sp.csr_matrix((np.ones(int(ev.saved.sum()), np.float32),
-                               (ev.listener[ev.saved], ev.track[ev.saved])), shape=shape)
-        saves.data[:] = 1.0
-        member = (lib + saves).astype(bool).astype(np.float32)
-        lib = lib * np.float32(self.cfg.library_decay) + played.multiply(member) + saves
-        lib = sp.csr_matrix(lib, dtype=np.float32)
-        lib.sum_duplicates()
+        lib = sp.csr_matrix((lib.data * np.float32(self.cfg.library_decay), lib.indices, lib.indptr), shape=shape)
+        if len(ev):
+            _add_played(lib.indptr, lib.indices, lib.data, ev.listener, ev.track, ev.seconds,
+                        catalog.length_s, self.is_bot)
+            keep = ev.saved & ~self.is_bot[ev.listener]
+            if keep.any():
+                saves = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (ev.listener[keep], ev.track[keep])),
+                                      shape=shape)
+                saves.data[:] = 2.0
+                lib = (lib + saves).tocsr()
         lib.sort_indices()
         self._library = lib
 
@@ -246,17 +293,9 @@ class ListenerPopulation(mesa.Agent):
         """
         cfg = self.cfg
         ev = events
-        if len(ev):
-            human = ~self.is_bot[ev.listener]
-            if not human.all():
-                ev = Events(*(getattr(ev, f)[human] for f in Events.DTYPES))
         n = self.n
-        plays = np.bincount(ev.listener, minlength=n)
-        util_sum = np.bincount(ev.listener, weights=ev.utility, minlength=n)
-        completed = ev.seconds >= catalog.length_s[ev.track]
-        early = (ev.seconds < 30.0) & ~completed
-        early_n = np.bincount(ev.listener, weights=early, minlength=n)
-
+        plays, util_sum, early_n, last = _tallies(ev.listener, ev.track, ev.seconds, ev.utility,
+                                                  catalog.length_s, self.is_bot, n)
         heard = plays > 0
         x = (util_sum[heard] / plays[heard] - cfg.skip_frustration * early_n[heard] / plays[heard])
         # an arrival's first week sets its satisfaction; the epoch-0 population starts from a prior
@@ -264,18 +303,16 @@ class ListenerPopulation(mesa.Agent):
         r = cfg.satisfaction_rate
         self.satisfaction[heard] = np.where(first, x, (1 - r) * self.satisfaction[heard] + r * x)
         self.plays_total += plays
-
-        idx = np.arange(len(ev))
-        last = np.full(n, -1, np.int64)
-        np.maximum.at(last, ev.listener[~early], idx[~early])
         has = last >= 0
-        self.last_track[has] = ev.track[last[has]]
+        self.last_track[has] = last[has]
 
         if len(ev) or self._library.shape[0] < n:
             self._update_library(ev, catalog)
         if cfg.choice == "slate_argmax" and len(ev):
             shape = (n, max(len(catalog), self._consumed.shape[1]))
-            new = sp.csr_matrix((np.ones(len(ev), bool), (ev.listener, ev.track)), shape=shape)
+            human = ~self.is_bot[ev.listener]
+            new = sp.csr_matrix((np.ones(int(human.sum()), bool), (ev.listener[human], ev.track[human])),
+                                shape=shape)
             self._consumed = (pad_csr(self._consumed, shape) + new).astype(bool).tocsr()
 
         humans = self.active & ~self.is_bot

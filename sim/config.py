@@ -138,10 +138,10 @@ class BehaviourConfig(Section):
     w_taste: float = Field(2.0, ge=0.0, le=100.0, description="weight of taste match in utility")
     w_quality: float = Field(0.5, ge=0.0, le=100.0, description="weight of quality in utility")
     utility_noise: float = Field(0.5, ge=0.0, le=100.0, description="sd of per-exposure utility noise")
-    a0: float = Field(0.45, ge=-50, le=50, description="early-skip intercept (logit)")
+    a0: float = Field(0.65, ge=-50, le=50, description="early-skip intercept (logit)")
     a1: float = Field(1.0, ge=-50, le=50, description="early-skip slope on utility")
     a2: float = Field(0.5, ge=-50, le=50, description="early-skip slope on intro length / attention")
-    b0: float = Field(0.3, ge=-50, le=50, description="later-abandonment intercept (logit)")
+    b0: float = Field(0.4, ge=-50, le=50, description="later-abandonment intercept (logit)")
     b1: float = Field(1.0, ge=-50, le=50, description="later-abandonment slope on utility")
     b2: float = Field(0.3, ge=-50, le=50, description="later-abandonment slope on track length")
     stream_threshold_s: float = Field(30.0, ge=0.0, le=600.0,
@@ -178,7 +178,7 @@ class ListenersConfig(Section):
     explicit_filter_share: Probability = Field(0.05, description="share who filter explicit tracks")
     taste_drift: float = Field(0.01, ge=0.0, le=1.0, description="per-epoch sd of taste drift")
     satisfaction_rate: Probability = Field(0.3, description="EMA weight of the latest epoch")
-    churn_k0: float = Field(-3.5, ge=-50, le=50, description="weekly churn hazard intercept (logit)")
+    churn_k0: float = Field(-3.0, ge=-50, le=50, description="weekly churn hazard intercept (logit)")
     churn_k1: float = Field(2.0, ge=-50, le=50, description="churn hazard slope on satisfaction")
     arrival_rate: float = Field(0.008, ge=0.0, le=1.0,
                                 description="new listeners per epoch, as a share of active ones")

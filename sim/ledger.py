@@ -66,7 +66,7 @@ class Ledger:
         self.track_early_skips_last = np.zeros(0, np.int64)
         self.listener_plays_total = np.zeros(0, np.int64)
         self._R = sp.csr_matrix((0, 0), dtype=np.float32)
-        self._heard: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=self.heard_epochs)
+        self._last_heard = sp.csr_matrix((0, 0), dtype=np.float32)  # epoch + 1 of the last play
         self._window_streams: deque[tuple[np.ndarray, np.ndarray]] = deque()
         self._window_total = np.zeros(0, np.int64)
 
@@ -123,7 +123,13 @@ class Ledger:
         R.eliminate_zeros()
         R.sort_indices()
         self._R = R.astype(np.float32)
-        self._heard.append((events.listener, events.track))
+        heard = sp.csr_matrix((np.ones(len(events), np.float32), (events.listener, events.track)), shape=shape)
+        heard.sum_duplicates()
+        heard.data[:] = epoch + 1
+        last = _resize(self._last_heard, shape).maximum(heard).tocsr()
+        last.data[last.data <= epoch + 1 - self.heard_epochs] = 0
+        last.eliminate_zeros()
+        self._last_heard = last
 
     def interactions(self, n_listeners: int | None = None, n_tracks: int | None = None) -> sp.csr_matrix:
         """The decayed listener x track matrix (float32, entries > 0), padded to the given shape."""
@@ -131,15 +137,17 @@ class Ledger:
         return _resize(self._R, shape)
 
     def recent_heard(self, n_listeners: int, n_tracks: int, epochs: int | None = None) -> sp.csr_matrix:
-        """Listener x track pairs played within the last ``epochs`` epochs (boolean CSR)."""
-        parts = list(self._heard)[-(epochs or self.heard_epochs):]
-        if not parts:
-            return sp.csr_matrix((n_listeners, n_tracks), dtype=bool)
-        rows = np.concatenate([p[0] for p in parts])
-        cols = np.concatenate([p[1] for p in parts])
-        m = sp.csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(n_listeners, n_tracks))
-        m.sum_duplicates()
-        return m
+        """Listener x track pairs played within the last ``epochs`` epochs (boolean CSR).
+
+        ``epochs`` is at most ``exclude_heard_epochs`` (the memory the ledger keeps).
+        """
+        epochs = min(epochs or self.heard_epochs, self.heard_epochs)
+        last = _resize(self._last_heard, (n_listeners, n_tracks))
+        if epochs < self.heard_epochs:
+            last = last.copy()
+            last.data[last.data <= self.epoch + 1 - epochs] = 0
+            last.eliminate_zeros()
+        return last.astype(bool)
 
     def track_streams_window(self, n_tracks: int | None = None) -> np.ndarray:
         """Streams of each track over the trailing payout window (threshold rule)."""

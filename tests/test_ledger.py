@@ -73,3 +73,13 @@ def test_recent_heard_and_stream_table(ledger):
     rows = sorted(zip(table.listener.tolist(), table.track.tolist(), table.streams.tolist(), table.sought.tolist()))
     assert rows == [(1, 0, 1.0, 1.0), (1, 3, 2.0, 1.0)]
     assert table.artist.tolist() == [cat.artist[t] for t in table.track]
+
+
+def test_recent_heard_forgets_pairs_older_than_the_window():
+    led = Ledger(config.load(None, ["recommender.exclude_heard_epochs=2"]))
+    cat = make_catalog()
+    for epoch, track in enumerate([0, 1, 2]):
+        led.record(events([0], [track], [5.0]), cat, 1, epoch)
+    assert led.recent_heard(1, 4).toarray().tolist() == [[False, True, True, False]]
+    assert led.recent_heard(1, 4, epochs=1).toarray().tolist() == [[False, False, True, False]]
+    assert led.recent_heard(3, 5).shape == (3, 5)

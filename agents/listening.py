@@ -390,10 +390,10 @@ def listen_argmax(listeners, slates, catalog: Catalog, scenario: Scenario) -> Ev
     """
     users = slates.personalised_users
     items = slates.personalised_items
-    if len(users) == 0:
+    valid = items >= 0
+    if len(users) == 0 or not valid.any():
         return Events.empty()
     b = scenario.listeners.behaviour
-    valid = items >= 0
     safe = np.where(valid, items, 0)
     cos = np.einsum("nd,nkd->nk", listeners.taste[users], catalog.style[safe])
     util = (b.w_taste * cos + b.w_quality * catalog.quality[safe]).astype(np.float64)

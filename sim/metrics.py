@@ -320,6 +320,8 @@ def slate_utility(users: np.ndarray, items: np.ndarray, taste: np.ndarray, style
     """
     items = _rows(items, len(users))[:, :k]
     valid = items >= 0
+    if not valid.any():
+        return np.zeros(len(users))
     safe = np.where(valid, items, 0)
     t = np.asarray(taste, np.float64)[np.asarray(users, np.int64)]
     s = np.asarray(style, np.float64)[safe]

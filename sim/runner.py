@@ -119,7 +119,12 @@ def run(scenario: Scenario, out_root: str | Path | None = None, quiet: bool = Tr
     from sim.progress import EpochProgress
 
     root = Path(out_root if out_root is not None else scenario.outputs.root)
-    run_id = run_id or default_run_id(scenario)
+    if run_id is None:
+        run_id = base = default_run_id(scenario)
+        n = 1
+        while (root / scenario.run.name / run_id).exists():
+            n += 1
+            run_id = f"{base}-{n}"
     final = root / scenario.run.name / run_id
     if final.exists():
         raise FileExistsError(f"{final} already exists")

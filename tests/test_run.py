@@ -126,3 +126,15 @@ def test_a_killed_run_never_looks_complete(tmp_path):
     assert not (partial / "metrics.parquet").exists()
     with pytest.raises(ValueError):
         runner.load_run(partial)
+
+
+@pytest.mark.parametrize("choice", ["budget", "slate_argmax"])
+def test_a_platform_with_no_tracks_runs(tmp_path, choice):
+    empty = ["listeners.count=100", "artists.count=20", "run.epochs=2", "catalog.back_catalog_years=0",
+             "artists.releases_per_epoch=0", f"listeners.choice={choice}"]
+    first = runner.run(config.load(None, empty), out_root=tmp_path)
+    second = runner.run(config.load(None, empty), out_root=tmp_path)
+    assert first != second
+    metrics = pd.read_parquet(second / "metrics.parquet")
+    assert (metrics["streams"] == 0).all() and (metrics["catalog_tracks"] == 0).all()
+    assert np.isfinite(metrics[METRIC_COLUMNS].to_numpy(dtype=float)).all()

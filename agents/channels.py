@@ -304,7 +304,10 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
     radio_seed = listeners.last_track.copy()
     no_seed = (radio_seed < 0) & (prow >= 0)
     radio_seed[no_seed] = items[prow[no_seed], 0]
-    neighbour_row, neighbour_items = _radio(recommender, items, [editorial, search, context], library,
+    # Radio neighbours cost a catalog-wide similarity search: skip it when nobody can hear radio.
+    radio_heard = scenario.listeners.choice == "budget" and listeners.mix[served, 2].max(initial=0.0) > 0
+    neighbour_row, neighbour_items = _radio(recommender if radio_heard else None, items,
+                                            [editorial, search, context], library,
                                             radio_seed[radio_seed >= 0], T, ch.radio_neighbours)
 
     avail = np.zeros((n, len(CHANNELS)), bool)

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim import config
+from sim import cli_study, config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Agent-based simulator of a music-streaming ecosystem.")
@@ -83,7 +83,7 @@ def run(file: Annotated[Path, typer.Argument(help="scenario file")],
     run_dir = runner.run(scenario, quiet=quiet, n_threads=threads)
     if not quiet:
         _summary(run_dir)
-    out.print(f"results: {run_dir}", highlight=False)
+    typer.echo(f"results: {run_dir}")
 
 
 @app.command()
@@ -103,7 +103,7 @@ def calibrate(file: Annotated[Optional[Path], typer.Argument(help="scenario (def
     from sim import calibration
 
     rows, run_dir = calibration.calibrate(scenario, quiet=quiet)
-    table = Table(title=f"calibration of {scenario.run.name} ({run_dir})")
+    table = Table(title=f"calibration of {scenario.run.name} ({run_dir})", min_width=120)
     for col in ("id", "what", "measured", "band", "status"):
         table.add_column(col, overflow="fold")
     for r in rows:
@@ -140,9 +140,4 @@ def _summary(run_dir: Path) -> None:
         out.print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in secs.items()), highlight=False)
 
 
-try:
-    from sim import cli_study
-except ImportError:  # the study commands are optional while the package is being assembled
-    cli_study = None
-if cli_study is not None:
-    cli_study.register(app)
+cli_study.register(app)

@@ -88,7 +88,7 @@ class _Recorder:
     def __call__(self, model) -> None:
         if not self.save_streams:
             return
-        table = model.ledger.streams_table()
+        table = model.stream_table
         epoch = model.epoch - 1
         frame = pd.DataFrame({"listener_id": table.listener, "artist_id": table.artist,
                               "streams": table.streams, "sought_streams": table.sought})

@@ -99,7 +99,7 @@ def _cli_run(tmp_path: Path, threads: int, name: str) -> pd.DataFrame:
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = (tmp_path / name / "small").iterdir()
-    assert f"results: {run_dir}" in proc.stdout.replace("\n", "")
+    assert f"results: {run_dir}" in proc.stdout.splitlines()
     return pd.read_parquet(run_dir / "metrics.parquet")
 
 

@@ -342,7 +342,7 @@ class MetricsConfig(Section):
     jaccard_pairs: int = Field(2000, ge=1, le=10_000_000, description="listener pairs sampled for Jaccard")
     diversity_listeners: int = Field(1000, ge=1, le=10_000_000,
                                      description="listeners sampled for individual diversity")
-    eval_listeners: int = Field(2000, ge=1, le=10_000_000,
+    eval_listeners: int = Field(500, ge=1, le=10_000_000,
                                 description="listeners sampled for precision/nDCG and regret")
     k: int = Field(10, ge=1, le=1000, description="cut-off of precision@k and nDCG@k")
 

@@ -244,9 +244,10 @@ THREAD_SCRIPT = textwrap.dedent("""
 
 
 def test_same_results_with_1_and_2_numba_threads():
+    """Fits, slates and neighbours hash the same with 1 and 2 numba (and BLAS) threads."""
     digests = []
     for n in ("1", "2"):
-        env = {**os.environ, "NUMBA_NUM_THREADS": n}
+        env = {**os.environ, "NUMBA_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
         out = subprocess.run([sys.executable, "-c", THREAD_SCRIPT], env=env, capture_output=True,
                              text=True, timeout=600, cwd=Path(__file__).resolve().parents[1])
         assert out.returncode == 0, out.stderr

@@ -229,14 +229,24 @@ def _genre_pools(catalog: Catalog, n_genres: int, pop: np.ndarray, size: int, ex
     return Pool.from_lists(lists, weights)
 
 
-def _editorial_pools(playlists: Playlists | None, n_genres: int) -> Pool:
-    """Editorial: per genre, the tracks of that genre's playlists (a track on two lists counts twice)."""
+def _editorial_pools(playlists: Playlists | None, n_genres: int, position_exponent: float = 0.0) -> Pool:
+    """Editorial: per genre, the tracks of that genre's playlists (a track on two lists counts twice).
+
+    Slot r (0 = top of the list) is drawn with weight ``(r + 1)^-position_exponent``: listeners
+    start a playlist at the top and few reach its end (0 = every slot alike).
+    """
     if playlists is None or len(playlists.genre) == 0:
         return Pool.from_lists([np.zeros(0, np.int32)] * n_genres)
     items = np.asarray(playlists.items)
     genre = np.asarray(playlists.genre)
-    lists = [items[genre == g][items[genre == g] >= 0] for g in range(n_genres)]
-    return Pool.from_lists(lists)
+    slot_w = (np.arange(items.shape[1], dtype=np.float64) + 1.0) ** -position_exponent
+    lists, weights = [], []
+    for g in range(n_genres):
+        rows = items[genre == g]
+        ok = rows >= 0
+        lists.append(rows[ok])
+        weights.append(np.broadcast_to(slot_w, rows.shape)[ok])
+    return Pool.from_lists(lists, weights)
 
 
 def _context_pools(catalog: Catalog, n_contexts: int, size: int, pop: np.ndarray,
@@ -285,9 +295,9 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
     """
     ch = scenario.channels
     n, T, G = listeners.n, len(catalog), world.n_genres
-    listeners.seed_libraries(catalog, rng)
-    served = np.flatnonzero(listeners.active & ~listeners.is_bot & (listeners.budget_s > 0)).astype(np.int32)
     pop = _grow(ledger.track_streams_last, T).astype(np.float64)
+    listeners.seed_libraries(catalog, rng, pop)
+    served = np.flatnonzero(listeners.active & ~listeners.is_bot & (listeners.budget_s > 0)).astype(np.int32)
 
     users, items, stage = _personalised(listeners, catalog, ledger, recommender, served, pop, scenario, rng)
     prow = np.full(n, -1, np.int32)
@@ -296,7 +306,7 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
     lib = listeners.library_csr(T)
     lib.sort_indices()
     library = Pool.from_csr(lib)
-    editorial = _editorial_pools(playlists, G)
+    editorial = _editorial_pools(playlists, G, ch.editorial_position_exponent)
     search = _genre_pools(catalog, G, pop, ch.search_pool, ch.search_popularity_exponent, rng)
     context = _context_pools(catalog, ch.n_contexts, ch.context_pool, pop, rng)
     context_of = rng.integers(0, ch.n_contexts, n).astype(np.int32)

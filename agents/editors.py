@@ -4,7 +4,8 @@ Each genre has ``editorial_playlists_per_genre`` playlists of at most ``editoria
 tracks. An editor ranks the genre's tracks by a score of standardised signals: popularity
 (log streams last epoch; for this epoch's releases, their artist's mean per track; log fame
 before any stream exists), growth (log streams last epoch over the epoch before), a noisy
-reading of quality (editors hear the music but do not see the truth), plus
+reading of quality (editors hear the music but do not see the truth), the artist's popularity
+(log of its mean streams per track last epoch: lists are built around the names listeners know), plus
 ``editorial_major_bias`` for major-label tracks (label promotion). Each playlist has its own
 editor, so playlists of a genre overlap but differ.
 """
@@ -19,8 +20,9 @@ from sim.config import Scenario
 
 QUALITY_NOISE_SD = 0.5
 """sd of an editor's reading of track quality (talent units)."""
-W_POPULARITY, W_GROWTH, W_QUALITY = 1.0, 1.0, 1.0
-"""weights of the standardised signals in an editor's score."""
+W_POPULARITY, W_ARTIST, W_GROWTH, W_QUALITY = 1.0, 1.0, 0.5, 0.5
+"""weights of the standardised signals in an editor's score: the track's popularity, its artist's
+popularity (its mean streams per track: editors build lists around the names listeners know), growth and quality."""
 
 
 def _standardise(x: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -34,9 +36,11 @@ def _standardise(x: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def editor_scores(popularity: np.ndarray, growth: np.ndarray, quality_signal: np.ndarray,
-                  major: np.ndarray, genre: np.ndarray, n_genres: int, major_bias: float) -> np.ndarray:
+                  major: np.ndarray, genre: np.ndarray, n_genres: int, major_bias: float,
+                  artist_popularity: np.ndarray | None = None) -> np.ndarray:
     """Score of each candidate track: standardised signals within its genre plus the label bonus."""
-    return (W_POPULARITY * _standardise(popularity, genre, n_genres)
+    star = 0.0 if artist_popularity is None else W_ARTIST * _standardise(artist_popularity, genre, n_genres)
+    return (star + W_POPULARITY * _standardise(popularity, genre, n_genres)
             + W_GROWTH * _standardise(growth, genre, n_genres)
             + W_QUALITY * _standardise(quality_signal, genre, n_genres)
             + major_bias * major)
@@ -103,7 +107,10 @@ class Editors:
         prev = np.log1p(_fit(track_streams_prev, n)[tracks])
         if not last.any():
             popularity, growth = np.log(artists.fame[catalog.artist[tracks]]), np.zeros(len(tracks))
+            artist_pop = popularity
         else:
+            # the artist's standing: log of its mean streams per track last epoch
+            artist_pop = np.log1p(artist_mean_streams(catalog, streams, artists.n, epoch)[catalog.artist[tracks]])
             popularity, growth = last, last - prev
             # a release of this epoch has no streams yet: editors go by its artist's momentum
             fresh = catalog.release_epoch[tracks] >= epoch
@@ -114,7 +121,8 @@ class Editors:
         items = np.empty((self.n_genres, self.per_genre, self.capacity), np.int32)
         for k in range(self.per_genre):
             signal = quality + QUALITY_NOISE_SD * rng.standard_normal(len(tracks))
-            score = editor_scores(popularity, growth, signal, major, genre, self.n_genres, self.major_bias)
+            score = editor_scores(popularity, growth, signal, major, genre, self.n_genres, self.major_bias,
+                                  artist_pop)
             items[:, k] = top_per_genre(score, tracks, genre, self.n_genres, self.capacity)
         return Playlists(items.reshape(n_pl, self.capacity), genre_of)
 

@@ -216,12 +216,17 @@ class ListenerPopulation(mesa.Agent):
         """Every (listener, track) pair ever played (kept in slate_argmax mode only)."""
         return pad_csr(self._consumed, (self.n, max(n_tracks, self._consumed.shape[1])))
 
-    def seed_libraries(self, catalog: Catalog, rng: np.random.Generator) -> None:
+    def seed_libraries(self, catalog: Catalog, rng: np.random.Generator,
+                       popularity: np.ndarray | None = None) -> None:
         """Give the initial listeners the collection they bring (``initial_library`` tracks each).
 
-        Candidates are drawn from the listener's genres; the best by expected utility plus
-        Gumbel noise are kept, so the collection matches taste without being an oracle's pick.
-        Runs once, on the first epoch (the catalog does not exist when the population is made).
+        Candidates are drawn from the listener's genres with probability proportional to
+        ``popularity^initial_library_popularity_exponent`` (the plays of the back catalog before
+        the run: people collect what they heard on the radio, from friends, on other services;
+        uniform within the genre when ``popularity`` is None or the exponent is 0); the best by
+        expected utility plus Gumbel noise are kept, so the collection matches taste without
+        being an oracle's pick. Runs once, on the first epoch (the catalog does not exist when
+        the population is made).
         """
         if self._library_seeded:
             return
@@ -235,6 +240,16 @@ class ListenerPopulation(mesa.Agent):
         order = np.argsort(catalog.genre, kind="stable")
         starts = np.searchsorted(catalog.genre[order], np.arange(self.world.n_genres + 1))
         sizes = np.diff(starts)
+        e = self.cfg.initial_library_popularity_exponent
+        weighted = popularity is not None and e > 0
+        if weighted:
+            w = np.zeros(T)
+            k = min(len(popularity), T)
+            w[:k] = np.maximum(np.asarray(popularity[:k], np.float64), 0.0) ** e
+            cum = np.cumsum(w[order])                      # running weight in genre order
+            base = np.concatenate([[0.0], cum])[starts]     # weight before each genre's block
+            mass = base[1:] - base[:-1]
+            sizes = np.where(mass > 0, sizes, 0)            # a genre with no plays: uniform fallback below
         C = L * LIBRARY_CANDIDATES
         rows, cols = [], []
         for s in range(0, len(humans), 8192):
@@ -243,9 +258,17 @@ class ListenerPopulation(mesa.Agent):
                           self.genres[ids][np.arange(len(ids))[:, None], rng.integers(0, 2, (len(ids), C))],
                           self.genres[ids, 0][:, None]).astype(np.int64)
             size = sizes[gi]
-            cand = np.where(size > 0, order[np.minimum(starts[gi] + (rng.random(gi.shape) * size).astype(np.int64),
-                                                        T - 1)],
-                            rng.integers(0, T, gi.shape))
+            if weighted:
+                target = base[gi] + rng.random(gi.shape) * mass[gi]
+                pos = np.minimum(np.searchsorted(cum, target, side="right"), starts[gi + 1] - 1)
+                uniform = order[np.minimum(starts[gi] + (rng.random(gi.shape) * np.diff(starts)[gi]).astype(np.int64),
+                                           T - 1)]
+                cand = np.where(size > 0, order[np.clip(pos, 0, T - 1)],
+                                np.where(np.diff(starts)[gi] > 0, uniform, rng.integers(0, T, gi.shape)))
+            else:
+                cand = np.where(size > 0, order[np.minimum(starts[gi] + (rng.random(gi.shape) * size).astype(np.int64),
+                                                            T - 1)],
+                                rng.integers(0, T, gi.shape))
             util = (b.w_taste * np.einsum("nd,ncd->nc", self.taste[ids], catalog.style[cand])
                     + b.w_quality * catalog.quality[cand] + rng.gumbel(0.0, 0.5, cand.shape))
             ok = (catalog.regions[cand] & (np.uint32(1) << self.region[ids, None].astype(np.uint32))) != 0

@@ -191,6 +191,10 @@ class ListenersConfig(Section):
                                              "(utility units; about the default steady state)")
     initial_library: int = Field(30, ge=0, le=10_000,
                                  description="tracks saved before epoch 0 (the collection listeners bring)")
+    initial_library_popularity_exponent: float = Field(
+        1.0, ge=0.0, le=5.0,
+        description="initial-library candidates are drawn within the home genres with weight "
+                    "(prior plays of the track)^exponent; 0 = uniform (dimensionless)")
     library_decay: Probability = Field(0.95, description="per-epoch decay of library affinity weights")
     openness_tilt: float = Field(1.0, ge=0.0, le=10.0,
                                  description="log-mix shift per unit openness above the mean: "
@@ -228,6 +232,9 @@ class ChannelsConfig(Section):
     editorial_capacity: int = Field(50, ge=1, le=10_000, description="tracks per editorial playlist")
     editorial_major_bias: float = Field(0.0, ge=0.0, le=100.0,
                                         description="score bonus for major-label tracks on playlists")
+    editorial_position_exponent: float = Field(
+        0.5, ge=0.0, le=5.0, description="editorial slot r (0 = top) is played with weight "
+                                         "(r+1)^-exponent; 0 = every slot alike (dimensionless)")
     search_pool: int = Field(200, ge=1, le=100_000,
                              description="popular tracks per genre reachable by search / word of mouth")
     context_pool: int = Field(100, ge=1, le=100_000, description="tracks per context playlist")

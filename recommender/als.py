@@ -371,7 +371,7 @@ class ALS(FactorModel):
         Ciu = _prepare(m.T)
         L, T = m.shape
         with threads(ctx.n_threads):
-            cold = self.user_factors is None
+            cold = self.cold
             X, Y, new_users = self._grown_factors(m, ctx)
             if len(new_users) and not cold:
                 # fold-in: exact solve of each new listener against the current item factors

@@ -210,6 +210,16 @@ class FactorModel(Recommender):
         self.item_factors: np.ndarray | None = None
         self.index: serving.ClusterIndex | None = None
         self.audio_W: np.ndarray | None = None
+        self.fitted_nnz = 0
+
+    @property
+    def cold(self) -> bool:
+        """No fit has seen an interaction yet: the next fit starts from random factors.
+
+        Zero factors (what a fit on an empty matrix leaves) are a fixed point of ALS, so warm
+        starting from them would never learn anything.
+        """
+        return self.user_factors is None or self.fitted_nnz == 0
 
     def _dim(self) -> int:
         return self.cfg.factors
@@ -220,7 +230,7 @@ class FactorModel(Recommender):
     def _grown_factors(self, m: sp.csr_matrix, ctx: FitContext):
         """Factor matrices sized for m; returns (X, Y, ids of users new since the last fit)."""
         L, T = m.shape
-        if self.user_factors is None:
+        if self.cold:
             return self._init(L), self._init(T), np.arange(L, dtype=np.int64)
         X_old, Y_old = self.user_factors, self.item_factors
         X = np.zeros((L, X_old.shape[1]), np.float32)
@@ -248,13 +258,15 @@ class FactorModel(Recommender):
             self.audio_W = ridge_map(audio[has], Y[has], self.cfg.audio_ridge)
             Y[~has] = apply_map(audio[~has], self.audio_W)
         self.user_factors, self.item_factors = X, Y
+        self.fitted_nnz = m.nnz
+        self._item_factors_t = np.ascontiguousarray(Y.T)  # BLAS is several times faster on it
         self._remember(interactions, ctx)
         self.index = None
         if self.cfg.candidates == "clusters" and m.shape[1] > 0:
             self.index = serving.ClusterIndex(Y, self.cfg.n_clusters, self.cluster_seed)
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors[users] @ self.item_factors.T
+        return self.user_factors[users] @ self._item_factors_t
 
     def _item_vectors(self) -> np.ndarray:
         return self.item_factors

@@ -120,7 +120,7 @@ class BPR(FactorModel):
         t0 = time.perf_counter()
         cfg = self.cfg
         m = _prepare(interactions)
-        cold = self.user_factors is None
+        cold = self.cold
         X, Y, new_users = self._grown_factors(m, ctx)
         if not cold and len(new_users):
             X[new_users] = self._init(len(new_users))

@@ -253,3 +253,18 @@ def test_same_results_with_1_and_2_numba_threads():
         assert out.returncode == 0, out.stderr
         digests.append(out.stdout.strip())
     assert digests[0] == digests[1]
+
+
+def test_a_first_fit_on_an_empty_matrix_does_not_freeze_the_model():
+    """Zero factors are a fixed point of ALS: after an empty first epoch the next fit restarts cold."""
+    from recommender.als import ALS
+    from recommender.base import FitContext
+
+    cfg = RecommenderConfig(factors=8, warm_iterations=2)
+    als = ALS(cfg, np.random.SeedSequence(0))
+    empty = sp.csr_matrix((50, 40), dtype=np.float32)
+    als.fit(empty, FitContext(0, None, np.zeros((50, 2), np.float32), 1.0, 1.0))
+    assert als.cold
+    als.fit(random_matrix(L=50, T=40, density=0.1, seed=3), FitContext(1, None, np.zeros((50, 2), np.float32), 1.0, 1.0))
+    assert not als.cold
+    assert np.abs(als.user_factors).max() > 0.01 and np.abs(als.item_factors).max() > 0.01

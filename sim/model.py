@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import mesa
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import recommender
 from agents.artists import ArtistPopulation
@@ -93,7 +94,15 @@ class StreamingModel(mesa.Model):
         self.timings[name] += time.perf_counter() - start
 
     def step(self) -> None:
-        """One epoch, in the order of DESIGN.md section 3."""
+        """One epoch, in the order of DESIGN.md section 3.
+
+        BLAS runs single-threaded inside an epoch: the parallel work is in numba kernels, and
+        BLAS threads spinning beside numba's made small matrix products ten times slower.
+        """
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._step()
+
+    def _step(self) -> None:
         sc = self.config
         t = self.epoch
         rng = np.random.default_rng(self._epoch_seq.spawn(1)[0])

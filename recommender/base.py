@@ -162,7 +162,13 @@ class Recommender(ABC):
         known = (items >= 0) & (items < self.n_items)
         kn = np.flatnonzero(known)
         if len(kn):
-            out_i[kn], out_s[kn] = serving.similar(vecs, vecs[items[kn]], items[kn], k, mask)
+            index = self._similarity_index(vecs)
+            if index is None:
+                out_i[kn], out_s[kn] = serving.similar(vecs, vecs[items[kn]], items[kn], k, mask)
+            else:  # each query's exclusion row is its own item
+                own_ptr = np.arange(len(kn) + 1, dtype=np.int64)
+                out_i[kn], out_s[kn] = index.topk(vecs[items[kn]], k, self.cfg.n_probe, own_ptr,
+                                                  items[kn].astype(np.int32), mask)
         cold = np.flatnonzero(~known & (items >= 0))
         if len(cold) and self.catalog is not None:
             audio = serving.normalize_rows(self.catalog.audio)
@@ -172,6 +178,11 @@ class Recommender(ABC):
                 out_i[cold], out_s[cold] = serving.similar(
                     audio[: self.n_items], audio[items[cold]], items[cold], k, mask)
         return out_i, out_s
+
+
+    def _similarity_index(self, vecs: np.ndarray):
+        """A candidate index over the normalised item vectors for radio, or None (exact search)."""
+        return None
 
 
 def ridge_map(audio: np.ndarray, factors: np.ndarray, mu: float) -> np.ndarray:
@@ -209,6 +220,7 @@ class FactorModel(Recommender):
         self.user_factors: np.ndarray | None = None
         self.item_factors: np.ndarray | None = None
         self.index: serving.ClusterIndex | None = None
+        self._sim_index: serving.ClusterIndex | None = None
         self.audio_W: np.ndarray | None = None
         self.fitted_nnz = 0
 
@@ -262,11 +274,20 @@ class FactorModel(Recommender):
         self._item_factors_t = np.ascontiguousarray(Y.T)  # BLAS is several times faster on it
         self._remember(interactions, ctx)
         self.index = None
+        self._sim_index = None
         if self.cfg.candidates == "clusters" and m.shape[1] > 0:
             self.index = serving.ClusterIndex(Y, self.cfg.n_clusters, self.cluster_seed)
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors[users] @ self._item_factors_t
+
+    def _similarity_index(self, vecs: np.ndarray):
+        """With cluster candidates, radio neighbours also come from clusters (built once per fit)."""
+        if self.cfg.candidates != "clusters" or len(vecs) == 0:
+            return None
+        if self._sim_index is None:
+            self._sim_index = serving.ClusterIndex(vecs, self.cfg.n_clusters, self.cluster_seed)
+        return self._sim_index
 
     def _item_vectors(self) -> np.ndarray:
         return self.item_factors

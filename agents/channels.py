@@ -219,14 +219,27 @@ def _personalised(listeners, catalog, ledger, recommender, served, pop, scenario
     return served.astype(np.int32), items, stage
 
 
+def search_weights(catalog: Catalog, pop: np.ndarray, exponent: float) -> np.ndarray:
+    """Word of mouth is about artists: a listener hears of an artist with weight
+    ``(artist streams last epoch + 1)^exponent`` and plays one of its tracks in proportion to
+    ``track streams + 1``. Returns the weight of every track (the product)."""
+    artist = catalog.artist.astype(np.int64)
+    n_art = int(artist.max()) + 1 if len(artist) else 0
+    p = pop[:len(artist)].astype(np.float64)
+    a_streams = np.bincount(artist, weights=p, minlength=n_art)
+    a_mass = np.bincount(artist, weights=p + 1.0, minlength=n_art)
+    return (a_streams[artist] + 1.0) ** exponent * (p + 1.0) / a_mass[artist]
+
+
 def _genre_pools(catalog: Catalog, n_genres: int, pop: np.ndarray, size: int, exponent: float,
                  rng: np.random.Generator) -> Pool:
-    """Search / word of mouth: the ``size`` most streamed tracks of each genre last epoch."""
+    """Search / word of mouth: per genre, the ``size`` tracks with the highest word-of-mouth
+    weight (:func:`search_weights`), drawn in proportion to it."""
+    w = search_weights(catalog, pop, exponent)
     order = np.argsort(catalog.genre, kind="stable")
     starts = np.searchsorted(catalog.genre[order], np.arange(n_genres + 1))
-    lists = [top_by_popularity(order[starts[g]:starts[g + 1]], pop, size, rng) for g in range(n_genres)]
-    weights = [(pop[x].astype(np.float64) + 1.0) ** exponent for x in lists]
-    return Pool.from_lists(lists, weights)
+    lists = [top_by_popularity(order[starts[g]:starts[g + 1]], w, size, rng) for g in range(n_genres)]
+    return Pool.from_lists(lists, [w[x] for x in lists])
 
 
 def _editorial_pools(playlists: Playlists | None, n_genres: int, position_exponent: float = 0.0) -> Pool:

@@ -138,7 +138,7 @@ class BehaviourConfig(Section):
     w_taste: float = Field(2.0, ge=0.0, le=100.0, description="weight of taste match in utility")
     w_quality: float = Field(0.5, ge=0.0, le=100.0, description="weight of quality in utility")
     utility_noise: float = Field(0.5, ge=0.0, le=100.0, description="sd of per-exposure utility noise")
-    a0: float = Field(0.65, ge=-50, le=50, description="early-skip intercept (logit)")
+    a0: float = Field(0.85, ge=-50, le=50, description="early-skip intercept (logit)")
     a1: float = Field(1.0, ge=-50, le=50, description="early-skip slope on utility")
     a2: float = Field(0.5, ge=-50, le=50, description="early-skip slope on intro length / attention")
     b0: float = Field(0.4, ge=-50, le=50, description="later-abandonment intercept (logit)")
@@ -206,10 +206,10 @@ class MixConfig(Section):
     """Default share of exposures by channel; must sum to 1."""
 
     library: Probability = 0.32
-    personalised: Probability = 0.21
+    personalised: Probability = 0.12
     radio: Probability = 0.10
     editorial: Probability = 0.15
-    search: Probability = 0.22
+    search: Probability = 0.31
     context: Probability = 0.0
 
     @model_validator(mode="after")
@@ -233,15 +233,17 @@ class ChannelsConfig(Section):
     editorial_major_bias: float = Field(0.0, ge=0.0, le=100.0,
                                         description="score bonus for major-label tracks on playlists")
     editorial_position_exponent: float = Field(
-        0.5, ge=0.0, le=5.0, description="editorial slot r (0 = top) is played with weight "
+        1.0, ge=0.0, le=5.0, description="editorial slot r (0 = top) is played with weight "
                                          "(r+1)^-exponent; 0 = every slot alike (dimensionless)")
-    search_pool: int = Field(200, ge=1, le=100_000,
-                             description="popular tracks per genre reachable by search / word of mouth")
+    search_pool: int = Field(100, ge=1, le=100_000,
+                             description="tracks per genre reachable by search / word of mouth (count)")
     context_pool: int = Field(100, ge=1, le=100_000, description="tracks per context playlist")
     n_contexts: int = Field(4, ge=1, le=1000,
                             description="context playlists (occasions), each the tracks of one culture tag")
     search_popularity_exponent: float = Field(
-        0.5, ge=0.0, le=5.0, description="search picks a pool track with weight (streams+1)^exponent")
+        2.0, ge=0.0, le=5.0, description="word of mouth: an artist is heard of with weight (artist streams "
+                                         "last epoch + 1)^exponent, then one of its tracks in proportion "
+                                         "to its streams + 1 (dimensionless)")
     cold_candidates: int = Field(1000, ge=1, le=1_000_000,
                                  description="most popular tracks a cold listener's home page samples from")
 

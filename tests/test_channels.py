@@ -186,15 +186,32 @@ def test_editorial_serves_the_listeners_genres():
     assert ((genre == g[:, 0]) | (genre == g[:, 1])).all()
 
 
-def test_search_pool_is_the_most_streamed_of_each_genre():
+def test_search_pool_is_the_best_known_of_each_genre():
+    # word of mouth is about artists: the pool holds the genre's tracks with the highest
+    # (artist streams + 1)^e * (track streams + 1) / (artist streams + its tracks) weight
+    from agents.channels import search_weights
     s = Setup(**{"channels.search_pool": 5})
     sl = s.slates()
-    pop = s.ledger.track_streams_last
+    pop = np.asarray(s.ledger.track_streams_last, np.float64)
+    e = s.sc.channels.search_popularity_exponent
+    w = search_weights(s.catalog, pop, e)
     for g in range(s.world.n_genres):
-        pool = sl.search.items[sl.search.indptr[g]:sl.search.indptr[g + 1]]
+        lo, hi = sl.search.indptr[g], sl.search.indptr[g + 1]
+        pool = sl.search.items[lo:hi]
         ids = np.flatnonzero(s.catalog.genre == g)
         assert len(pool) == min(5, len(ids))
-        assert pop[pool].min() >= np.sort(pop[ids])[::-1][len(pool) - 1]
+        assert w[pool].min() >= np.sort(w[ids])[::-1][len(pool) - 1] * (1 - 1e-12)
+        np.testing.assert_allclose(np.diff(np.concatenate([[sl.search.cum[lo - 1] if lo else 0.0],
+                                                           sl.search.cum[lo:hi]])), w[pool], rtol=1e-6)
+    # a track of a much-streamed artist outweighs an equally streamed track of an unknown one
+    a = s.catalog.artist
+    art = np.bincount(a, weights=pop)
+    big, small = int(np.argmax(art)), int(np.argmin(art))
+    t_big, t_small = np.flatnonzero(a == big)[0], np.flatnonzero(a == small)[0]
+    pop2 = pop.copy()
+    pop2[t_small] = pop2[t_big]
+    w2 = search_weights(s.catalog, pop2, 2.0)
+    assert w2[t_big] > w2[t_small]
 
 
 @pytest.mark.parametrize("rank_attention", [0.0, 1.0])
@@ -225,3 +242,16 @@ def test_region_availability_is_respected_everywhere():
         r = s.pop.region[users[0]]
         assert (s.pop.region[users] == r).all()
         assert not allowed[(s.catalog.regions & (np.uint32(1) << np.uint32(r))) == 0].any()
+
+
+def test_editorial_slots_near_the_top_are_drawn_more():
+    from agents.channels import _editorial_pools
+    items = np.arange(20, dtype=np.int32).reshape(2, 10)
+    pl = Playlists(items, np.zeros(2, np.int16))
+    flat = _editorial_pools(pl, 1, 0.0)
+    np.testing.assert_allclose(np.diff(np.concatenate([[0.0], flat.cum])), 1.0)
+    steep = _editorial_pools(pl, 1, 1.0)
+    w = np.diff(np.concatenate([[0.0], steep.cum]))
+    assert list(steep.items) == list(items.ravel())
+    np.testing.assert_allclose(w[:10], 1.0 / np.arange(1, 11))    # slot r weighs (r+1)^-1
+    np.testing.assert_allclose(w[10:], w[:10])                      # on every list of the genre

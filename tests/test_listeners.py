@@ -147,3 +147,20 @@ def test_taste_drifts_slowly_and_stays_unit():
     cos = (before * pop.taste[:500]).sum(axis=1)
     assert 0.95 < cos[pop.active[:500]].mean() < 0.9999
     np.testing.assert_allclose(np.linalg.norm(pop.taste, axis=1), 1.0, atol=1e-5)
+
+
+def test_initial_libraries_follow_prior_popularity():
+    sizes = {}
+    for e in (0.0, 1.0):
+        sc, world, pop = population(n=300, **{"listeners.initial_library": 10,
+                                              "listeners.initial_library_popularity_exponent": e})
+        catalog, _ = synthetic_catalog(sc, world, 3000, np.random.default_rng(0))
+        popularity = np.zeros(len(catalog))
+        hits = np.arange(0, 3000, 10)                  # one track in ten has all the prior plays
+        popularity[hits] = np.random.default_rng(3).pareto(1.0, len(hits)) + 1.0
+        pop.seed_libraries(catalog, np.random.default_rng(2), popularity)
+        lib = pop.library_csr(len(catalog))
+        assert np.diff(lib.indptr).mean() >= 8
+        sizes[e] = np.isin(lib.indices, hits).mean()
+    assert sizes[0.0] < 0.3                            # uniform within the genre: about 1 in 10
+    assert sizes[1.0] == pytest.approx(1.0)            # by popularity: only tracks with plays

@@ -221,7 +221,7 @@ class ListenerPopulation(mesa.Agent):
         """Give the initial listeners the collection they bring (``initial_library`` tracks each).
 
         Candidates are drawn from the listener's genres with probability proportional to
-        ``popularity^initial_library_popularity_exponent`` (the plays of the back catalog before
+        ``(popularity + 1)^initial_library_popularity_exponent`` (the plays of the back catalog before
         the run: people collect what they heard on the radio, from friends, on other services;
         uniform within the genre when ``popularity`` is None or the exponent is 0); the best by
         expected utility plus Gumbel noise are kept, so the collection matches taste without
@@ -245,7 +245,8 @@ class ListenerPopulation(mesa.Agent):
         if weighted:
             w = np.zeros(T)
             k = min(len(popularity), T)
-            w[:k] = np.maximum(np.asarray(popularity[:k], np.float64), 0.0) ** e
+            # + 1: a track without plays in the sampled history can still be in a collection
+            w[:k] = (np.maximum(np.asarray(popularity[:k], np.float64), 0.0) + 1.0) ** e
             cum = np.cumsum(w[order])                      # running weight in genre order
             base = np.concatenate([[0.0], cum])[starts]     # weight before each genre's block
             mass = base[1:] - base[:-1]

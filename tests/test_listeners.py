@@ -157,10 +157,10 @@ def test_initial_libraries_follow_prior_popularity():
         catalog, _ = synthetic_catalog(sc, world, 3000, np.random.default_rng(0))
         popularity = np.zeros(len(catalog))
         hits = np.arange(0, 3000, 10)                  # one track in ten has all the prior plays
-        popularity[hits] = np.random.default_rng(3).pareto(1.0, len(hits)) + 1.0
+        popularity[hits] = 50.0 * (np.random.default_rng(3).pareto(1.0, len(hits)) + 1.0)
         pop.seed_libraries(catalog, np.random.default_rng(2), popularity)
         lib = pop.library_csr(len(catalog))
         assert np.diff(lib.indptr).mean() >= 8
         sizes[e] = np.isin(lib.indices, hits).mean()
     assert sizes[0.0] < 0.3                            # uniform within the genre: about 1 in 10
-    assert sizes[1.0] == pytest.approx(1.0)            # by popularity: only tracks with plays
+    assert sizes[1.0] > 0.5                            # by popularity: mostly the tracks with plays

@@ -2,7 +2,7 @@
 
 The population is a struct of arrays (one row per artist; rows are only ever appended) with a
 thin Mesa agent per artist that reads its row. Every per-epoch operation is vectorised over
-artists. The equations are in docs/model/artists.md.
+artists. The equations are in docs/MODEL.md (section 2).
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ class ArtistPopulation:
 
         Imitation of the top-earning recent tracks of their genre at rate eta, hill climbing on
         their own first-week payout per release, a creative cost pulling style home, and an
-        intro cut when their early-skip rate exceeds their genre's. See docs/model/artists.md.
+        intro cut when their early-skip rate exceeds their genre's. See docs/MODEL.md (section 2).
 
         Args:
             epoch: the epoch just settled.

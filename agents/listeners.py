@@ -2,7 +2,7 @@
 
 Rows are listener ids and never change: arrivals append rows, churned listeners keep theirs with
 ``active`` False, stream-farm bots are rows flagged ``is_bot``. Everything per epoch is
-vectorised; see DESIGN.md sections 2-3 and docs/model/listeners.md for the equations.
+vectorised; see DESIGN.md sections 2-3 and docs/MODEL.md (section 3) for the equations.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ the same evaluation code; fits alternate in one process, at 1 and 2 threads, and
 
 Datasets: the HetRec 2011 Last.fm 2k play counts (shared/data beside the clone, per-user 80/20
 split) and a seeded power-law synthetic matrix of 100,000 x 20,000 with 5,000,000 nonzeros.
-`--tune` runs the grid used to choose the simulator's defaults (docs/model/recommender.md).
+`--tune` runs the grid used to choose the simulator's defaults (docs/MODEL.md section 4).
 """
 
 from __future__ import annotations

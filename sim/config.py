@@ -205,12 +205,12 @@ class ListenersConfig(Section):
 class MixConfig(Section):
     """Default share of exposures by channel; must sum to 1."""
 
-    library: Probability = 0.32
-    personalised: Probability = 0.12
-    radio: Probability = 0.10
-    editorial: Probability = 0.15
-    search: Probability = 0.31
-    context: Probability = 0.0
+    library: Probability = Field(0.32, description="share of exposures from the listener's library")
+    personalised: Probability = Field(0.12, description="share from the recommender's personalised slate")
+    radio: Probability = Field(0.10, description="share from radio / autoplay after a played track")
+    editorial: Probability = Field(0.15, description="share from editorial playlists of the listener's genres")
+    search: Probability = Field(0.31, description="share from search / word of mouth")
+    context: Probability = Field(0.0, description="share from context playlists (culture-tag match)")
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> MixConfig:
@@ -270,7 +270,7 @@ class RecommenderConfig(Section):
     warm_iterations: int = Field(3, ge=0, le=1000, description="ALS sweeps per epoch when warm")
     regularization: float = Field(1.0, ge=0.0, le=1e4,
                                   description="L2 penalty (unscaled lambda, confidence units); "
-                                              "chosen on Last.fm and the simulator, docs/model/recommender.md")
+                                              "chosen on Last.fm and the simulator, docs/MODEL.md section 4")
     alpha: float = Field(5.0, gt=0.0, le=1e6,
                          description="confidence weight of the play signal: c = 1 + alpha*w(r)")
     weighting: Literal["linear", "log"] = Field("log", description="w(r): r (linear) or log1p(r) (log)")

@@ -4,7 +4,7 @@ The model fills an :class:`EpochInputs` (flat arrays, no model objects) and call
 :func:`collect` for the row of ``metrics.parquet`` and :func:`artist_rows` for the epoch's
 rows of ``artists.parquet``. Every value is finite: where a metric is undefined (a share of
 zero streams, precision with no slate) a documented value, usually 0.0, is written instead.
-Every column, its unit and formula are in docs/model/payouts_metrics.md.
+Every column, its unit and formula are in docs/MODEL.md (section 5).
 
 Costs stay linear in exposures: bincounts, one pass over the stream table, and sampled
 listener pairs and listeners; no Python loop over listeners or events.
@@ -544,7 +544,7 @@ def _finite(x: float) -> float:
 
 
 def collect(inp: EpochInputs) -> dict[str, float]:
-    """One row of metrics.parquet: every column of docs/model/payouts_metrics.md, all finite."""
+    """One row of metrics.parquet: every column of docs/MODEL.md (section 5), all finite."""
     rng = np.random.default_rng(inp.seed)
     table = as_table(inp.table)
     n_t = len(inp.track_artist)

@@ -8,7 +8,7 @@ rounding) or, when the rule has no stream it may pay (nobody streamed; or, under
 rule, no streamed track is eligible), every payout is zero and the whole pool is *unpaid*:
 it is not carried to the next epoch (see :func:`unpaid`). No payout is ever negative.
 
-The rules and the platform-size scale are documented in docs/model/payouts_metrics.md.
+The rules and the platform-size scale are documented in docs/MODEL.md (section 5).
 """
 
 from __future__ import annotations

@@ -74,24 +74,25 @@ def percentile_ranks(model, n_users: int = 500) -> dict[str, float]:
         return {}
     rng = np.random.default_rng(0)
     users = np.sort(rng.choice(users, size=min(n_users, len(users)), replace=False)).astype(np.int32)
-    held = {}
     mask = np.isin(ev.listener, users) & s
-    for u, t in zip(ev.listener[mask], ev.track[mask]):
-        held.setdefault(int(u), []).append(int(t))
-    out = {}
+    row = np.searchsorted(users, ev.listener[mask])
+    track = ev.track[mask]
+    per_user = np.bincount(row, minlength=len(users))
+
+    def mean_rank(rank_of_stream: np.ndarray) -> float:
+        return float(np.mean(np.bincount(row, weights=rank_of_stream, minlength=len(users)) / per_user))
+
+    scale = max(n_tracks - 1, 1)
     pop_order = np.argsort(-led.track_streams_prev[:n_tracks], kind="stable")
     pop_rank = np.empty(n_tracks)
-    pop_rank[pop_order] = np.arange(n_tracks) / max(n_tracks - 1, 1)
-    out["popularity"] = float(np.mean([pop_rank[held[int(u)]].mean() for u in users]))
+    pop_rank[pop_order] = np.arange(n_tracks) / scale
+    out = {"popularity": mean_rank(pop_rank[track])}
     if model.recommender is not None:
         items, _ = model.recommender.recommend(users, n_tracks)
-        ranks = []
-        for row, u in zip(items, users):
-            rank = np.full(n_tracks, 1.0)
-            valid = row[row >= 0]
-            rank[valid] = np.arange(len(valid)) / max(n_tracks - 1, 1)
-            ranks.append(rank[held[int(u)]].mean())
-        out[model.recommender.name] = float(np.mean(ranks))
+        rank = np.ones((len(users), n_tracks))  # items the recommender never ranks count as last
+        r, c = np.nonzero(items >= 0)
+        rank[r, items[r, c]] = c / scale
+        out[model.recommender.name] = mean_rank(rank[row, track])
     return out
 
 

@@ -33,8 +33,6 @@ from sim.gather import epoch_inputs
 from sim.ledger import Ledger
 from sim.metrics import artist_rows, collect
 
-PHASES = ("release", "fit", "slates", "listen", "ledger", "payouts", "adapt", "update", "metrics")
-
 
 class StreamingModel(mesa.Model):
     """A music-streaming platform, its listeners and artists, for ``scenario.run.epochs`` weeks.

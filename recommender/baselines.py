@@ -22,6 +22,17 @@ def _self_exclusion(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(len(items) + 1, dtype=np.int64), items.astype(np.int32)
 
 
+def _sampled_neighbours(model: Recommender, items, k: int, allowed, weights: np.ndarray,
+                        temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """Radio for models without item vectors: other tracks sampled by weight, never the item itself."""
+    items = np.asarray(items, np.int32).ravel()
+    if len(items) == 0 or k <= 0 or model.n_items == 0:
+        return np.full((len(items), k), -1, np.int32), np.full((len(items), k), -np.inf, np.float32)
+    ptr, idx = _self_exclusion(items)
+    return serving.topk_sampled(weights, temperature, items, model.key ^ 1, np.arange(len(items)), k,
+                                ptr, idx, serving.allowed_mask(allowed, model.n_items))
+
+
 class Popularity(Recommender):
     """Most-played tracks of the decayed matrix; with ``popularity_temperature`` > 0 each
     user's slate is sampled ∝ popularity^(1/T) without replacement ("popular with variance")."""
@@ -41,15 +52,7 @@ class Popularity(Recommender):
 
     def similar_items(self, items, k, allowed=None):
         """Radio from a popularity model: the most popular other tracks."""
-        items = np.asarray(items, np.int32).ravel()
-        out_i = np.full((len(items), k), -1, np.int32)
-        out_s = np.full((len(items), k), -np.inf, np.float32)
-        if len(items) == 0 or k <= 0 or self.n_items == 0:
-            return out_i, out_s
-        ptr, idx = _self_exclusion(items)
-        return serving.topk_sampled(self.popularity, self.temperature, items, self.key ^ 1,
-                                    np.arange(len(items)), k, ptr, idx,
-                                    serving.allowed_mask(allowed, self.n_items))
+        return _sampled_neighbours(self, items, k, allowed, self.popularity, self.temperature)
 
 
 class Random(Recommender):
@@ -74,15 +77,7 @@ class Random(Recommender):
 
     def similar_items(self, items, k, allowed=None):
         """Radio from a random model: random other tracks."""
-        items = np.asarray(items, np.int32).ravel()
-        out_i = np.full((len(items), k), -1, np.int32)
-        out_s = np.full((len(items), k), -np.inf, np.float32)
-        if len(items) == 0 or k <= 0 or self.n_items == 0:
-            return out_i, out_s
-        ptr, idx = _self_exclusion(items)
-        return serving.topk_sampled(np.ones(self.n_items), np.inf, items, self.key ^ 1,
-                                    np.arange(len(items)), k, ptr, idx,
-                                    serving.allowed_mask(allowed, self.n_items))
+        return _sampled_neighbours(self, items, k, allowed, np.ones(self.n_items), np.inf)
 
 
 class Content(Recommender):

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from recommender.als import _arrays, _prepare
 from recommender.base import FactorModel, FitContext, FitInfo
-from recommender.serving import hash_uniform
+from recommender.serving import hash_uniform, in_sorted
 
 _FM = {"reassoc", "contract", "arcp", "nsz"}
 
@@ -46,15 +46,7 @@ def _bpr_passes(indptr, indices, rows, X, Y, passes, first_pass, lr, reg, key):
             j = -1
             for attempt in range(1, 4):       # a few draws for a track the user has not played
                 cand = min(int(hash_uniform(key, e, 4 * s + attempt) * T), T - 1)
-                lo = indptr[u]
-                hi = indptr[u + 1]
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if indices[mid] < cand:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                if not (lo < indptr[u + 1] and indices[lo] == cand):
+                if not in_sorted(indices, indptr[u], indptr[u + 1], cand):
                     j = cand
                     break
             if j < 0:

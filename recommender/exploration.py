@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from recommender import serving
 from recommender.base import FitContext, FitInfo, Recommender
-from recommender.serving import hash_uniform
+from recommender.serving import hash_uniform, in_sorted
 
 
 @nb.njit(inline="always")
@@ -61,15 +61,7 @@ def _pick(users, rows, pool, succ, fail, n_pick, n_cand, thompson, epsilon, key,
             ctr += np.uint64(1)
             if j >= len(mask) or not mask[j]:
                 continue
-            lo = ex_ptr[e]
-            hi = ex_ptr[e + 1]
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if ex_idx[mid] < j:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < ex_ptr[e + 1] and ex_idx[lo] == j:
+            if in_sorted(ex_idx, ex_ptr[e], ex_ptr[e + 1], j):
                 continue
             dup = False
             for q in range(slate.shape[1]):

@@ -59,6 +59,19 @@ def normalize_rows(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
+@nb.njit(inline="always")
+def in_sorted(values, lo, hi, x):
+    """Whether x is in the sorted slice values[lo:hi] (binary search)."""
+    a, b = lo, hi
+    while a < b:
+        mid = (a + b) // 2
+        if values[mid] < x:
+            a = mid + 1
+        else:
+            b = mid
+    return a < hi and values[a] == x
+
+
 # -- the bounded heap ----------------------------------------------------------------------------
 @nb.njit(inline="always")
 def _worse(s1, i1, s2, i2):
@@ -303,15 +316,7 @@ def _score_candidates(q, vecs, probe, ptr, members, rows, k, ex_ptr, ex_idx, mas
                 j = members[t]
                 if j >= len(mask) or not mask[j]:
                     continue
-                lo = lo_e
-                hi2 = hi_e
-                while lo < hi2:
-                    mid = (lo + hi2) // 2
-                    if ex_idx[mid] < j:
-                        lo = mid + 1
-                    else:
-                        hi2 = mid
-                if lo < hi_e and ex_idx[lo] == j:
+                if in_sorted(ex_idx, lo_e, hi_e, j):
                     continue
                 s = np.float32(0.0)
                 for a in range(f):

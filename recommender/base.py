@@ -110,8 +110,7 @@ class Recommender(ABC):
         """
         users = np.asarray(users, dtype=np.int32).ravel()
         n = len(users)
-        items = np.full((n, k), -1, np.int32)
-        scores = np.full((n, k), -np.inf, np.float32)
+        items, scores = serving.empty_slates(n, k)
         if n == 0 or k <= 0 or self.n_items == 0:
             return items, scores
         ex_ptr, ex_idx = serving.exclusion_rows(exclude, users)
@@ -153,8 +152,7 @@ class Recommender(ABC):
         """
         items = np.asarray(items, dtype=np.int32).ravel()
         n = len(items)
-        out_i = np.full((n, k), -1, np.int32)
-        out_s = np.full((n, k), -np.inf, np.float32)
+        out_i, out_s = serving.empty_slates(n, k)
         if n == 0 or k <= 0 or self.n_items == 0:
             return out_i, out_s
         mask = serving.allowed_mask(allowed, self.n_items)

@@ -27,7 +27,7 @@ def _sampled_neighbours(model: Recommender, items, k: int, allowed, weights: np.
     """Radio for models without item vectors: other tracks sampled by weight, never the item itself."""
     items = np.asarray(items, np.int32).ravel()
     if len(items) == 0 or k <= 0 or model.n_items == 0:
-        return np.full((len(items), k), -1, np.int32), np.full((len(items), k), -np.inf, np.float32)
+        return serving.empty_slates(len(items), k)
     ptr, idx = _self_exclusion(items)
     return serving.topk_sampled(weights, temperature, items, model.key ^ 1, np.arange(len(items)), k,
                                 ptr, idx, serving.allowed_mask(allowed, model.n_items))

@@ -43,6 +43,11 @@ def _sort_segments(ptr, idx):
         idx[ptr[r]:ptr[r + 1]].sort()
 
 
+def empty_slates(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """n slates of k padding entries: items -1, scores -inf."""
+    return np.full((n, k), -1, np.int32), np.full((n, k), -np.inf, np.float32)
+
+
 def allowed_mask(allowed: np.ndarray | None, n_items: int) -> np.ndarray:
     """A bool[n_items] mask; items beyond a shorter mask are not allowed."""
     mask = np.ones(n_items, np.bool_) if allowed is None else np.zeros(n_items, np.bool_)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from recommender.serving import in_sorted
 from sim.config import CHANNELS, RULES
 from sim.payouts import EPOCHS_PER_MONTH, StreamTable, as_table, distinct_counts, sum_by, unpaid
 
@@ -256,14 +257,7 @@ def _slate_hits(indptr, tracks, users, items, k):
                     repeat = True
             if repeat:
                 continue
-            a, b = lo, hi
-            while a < b:
-                mid = (a + b) // 2
-                if tracks[mid] < item:
-                    a = mid + 1
-                else:
-                    b = mid
-            hits[r, c] = a < hi and tracks[a] == item
+            hits[r, c] = in_sorted(tracks, lo, hi, item)
     return hits
 
 

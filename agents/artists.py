@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 
 from agents.catalog import Catalog
+from agents.columns import Columns
 from agents.tracks import MAX_LENGTH_S, make_tracks
 from agents.world import World, normalize
 from sim.config import ArtistsConfig, Scenario
@@ -125,9 +126,7 @@ class ArtistPopulation:
         self.world = world
         self.catalog = catalog
         self.d = world.d_style
-        self._n = 0
-        self._cols = {name: np.zeros(self._shape(width, 0), dtype=dtype)
-                      for name, (dtype, width) in _COLUMNS.items()}
+        self._store = Columns({name: (dtype, self._tail(width)) for name, (dtype, width) in _COLUMNS.items()})
         self.agents: list[Artist] = []
 
         a = self.cfg
@@ -140,41 +139,30 @@ class ArtistPopulation:
         self._back_catalog(ids, rng)
 
     # storage -----------------------------------------------------------------------------
-    def _shape(self, width: str | None, rows: int) -> tuple[int, ...]:
+    def _tail(self, width: str | None) -> tuple[int, ...]:
         if width is None:
-            return (rows,)
-        return (rows, self.d + 2) if width == "d+2" else (rows, self.d)
+            return ()
+        return (self.d + 2,) if width == "d+2" else (self.d,)
 
     def __getattr__(self, name: str) -> np.ndarray:
-        cols = self.__dict__.get("_cols")
-        if cols is not None and name in cols:
-            return cols[name][: self._n]
+        store = self.__dict__.get("_store")
+        if store is not None and name in store:
+            return store[name]
         raise AttributeError(name)
 
     @property
     def n(self) -> int:
         """Number of artists (fraudulent ones included)."""
-        return self._n
+        return self._store.n
 
     def __len__(self) -> int:
-        return self._n
+        return self._store.n
 
     def _add(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """Append artists (missing columns are zero); create their Mesa agents; return ids."""
-        m = len(columns["genre"])
-        start, end = self._n, self._n + m
-        capacity = len(self._cols["genre"])
-        if end > capacity:
-            new_cap = max(end, 2 * capacity, 64)
-            for name, col in self._cols.items():
-                grown = np.zeros((new_cap,) + col.shape[1:], dtype=col.dtype)
-                grown[:start] = col[:start]
-                self._cols[name] = grown
-        for name, values in columns.items():
-            self._cols[name][start:end] = values
-        self._n = end
-        self.agents.extend(Artist(self.model, self, i) for i in range(start, end))
-        return np.arange(start, end, dtype=np.int32)
+        ids = self._store.append(columns)
+        self.agents.extend(Artist(self.model, self, int(i)) for i in ids)
+        return ids
 
     # generators --------------------------------------------------------------------------
     def _initial_entry(self, m: int, rng: np.random.Generator) -> np.ndarray:
@@ -358,12 +346,12 @@ class ArtistPopulation:
                  + (cost * shrink)[:, None] * (self.home_style[act] - style) + step[:, 2:])
         new_style = normalize(moved)
 
-        self._cols["target_length_s"][act] = length
-        self._cols["target_intro_s"][act] = intro
-        self._cols["style"][act] = new_style
-        self._cols["hc_step"][act] = noise
-        self._cols["hc_ref"][act] = perf
-        self._cols["hc_has_ref"][act] = True
+        self._store["target_length_s"][act] = length
+        self._store["target_intro_s"][act] = intro
+        self._store["style"][act] = new_style
+        self._store["hc_step"][act] = noise
+        self._store["hc_ref"][act] = perf
+        self._store["hc_has_ref"][act] = True
 
 
 def _fit(values: np.ndarray, n: int) -> np.ndarray:

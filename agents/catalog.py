@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.columns import Columns
+
 # name -> (dtype, trailing shape key); the shape key names an attribute giving the width.
 _COLUMNS: dict[str, tuple[type, str | None]] = {
     "artist": (np.int32, None),
@@ -47,19 +49,17 @@ class Catalog:
         self.d_style = d_style
         self.audio_dim = audio_dim
         self.tags_per_track = tags_per_track
-        self._n = 0
-        self._cols: dict[str, np.ndarray] = {}
-        for name, (dtype, width) in _COLUMNS.items():
-            shape = (capacity,) if width is None else (capacity, getattr(self, width))
-            self._cols[name] = np.zeros(shape, dtype=dtype)
+        spec = {name: (dtype, () if width is None else (getattr(self, width),))
+                for name, (dtype, width) in _COLUMNS.items()}
+        self._store = Columns(spec, capacity)
 
     def __len__(self) -> int:
-        return self._n
+        return self._store.n
 
     def __getattr__(self, name: str) -> np.ndarray:
-        cols = self.__dict__.get("_cols")
-        if cols is not None and name in cols:
-            return cols[name][: self._n]
+        store = self.__dict__.get("_store")
+        if store is not None and name in store:
+            return store[name]
         raise AttributeError(name)
 
     def append(self, **columns: np.ndarray) -> np.ndarray:
@@ -71,22 +71,7 @@ class Catalog:
         extra = set(columns) - set(_COLUMNS)
         if missing or extra:
             raise ValueError(f"catalog.append: missing {sorted(missing)}, unknown {sorted(extra)}")
-        sizes = {len(v) for v in columns.values()}
-        if len(sizes) != 1:
-            raise ValueError(f"catalog.append: columns of different lengths {sorted(sizes)}")
-        m = sizes.pop()
-        start, end = self._n, self._n + m
-        capacity = len(self._cols["artist"])
-        if end > capacity:
-            new_cap = max(end, 2 * capacity)
-            for name, col in self._cols.items():
-                grown = np.zeros((new_cap,) + col.shape[1:], dtype=col.dtype)
-                grown[:start] = col[:start]
-                self._cols[name] = grown
-        for name, values in columns.items():
-            self._cols[name][start:end] = values
-        self._n = end
-        return np.arange(start, end, dtype=np.int32)
+        return self._store.append(columns)
 
     def available(self, region: int) -> np.ndarray:
         """Boolean mask of tracks available in a region."""

@@ -231,8 +231,7 @@ def test_slate_argmax_one_new_item_per_listener_per_epoch(rank_attention):
 def test_region_availability_is_respected_everywhere():
     s = Setup(**{"world.n_regions": 2, "listeners.cf_min_interactions": 0})
     rng = np.random.default_rng(5)
-    regions = s.catalog._cols["regions"]
-    regions[: len(s.catalog)] = rng.choice(np.array([1, 2, 3], np.uint32), len(s.catalog))
+    s.catalog.regions[:] = rng.choice(np.array([1, 2, 3], np.uint32), len(s.catalog))  # a view: writes the store
     s.pop.plays_total[:] = 1
     assert set(np.unique(s.pop.region)) == {0, 1}
     sl, ev = s.step()

@@ -25,8 +25,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.base import FactorModel, FitContext, FitInfo, ridge_map
+from recommender.serving import FASTMATH
 
-_FM = {"reassoc", "contract", "arcp", "nsz"}   # fastmath without assuming away NaN/inf
+_FM = set(FASTMATH)
 GRAM_CHUNK = 2048      # rows per partial sum of YtY; fixed, so the sum order never changes
 ROW_BLOCKS = 256       # row blocks (rows b, b + 256, ...) split over threads; own scratch each
 
@@ -79,8 +80,35 @@ def gram(Y: np.ndarray, regularization: float = 0.0) -> np.ndarray:
     return G.astype(np.float32)
 
 
+@nb.njit(inline="always", cache=True, fastmath=_FM)
+def _dot(a, b):
+    """Sum of a[k] * b[k]. The loop only reads, so LLVM vectorises it the same way every time."""
+    acc = np.float32(0.0)
+    for k in range(a.shape[0]):
+        acc += a[k] * b[k]
+    return acc
+
+
+@nb.njit(inline="always", cache=True, fastmath=_FM)
+def _symv(A, v, out):
+    """out = A v for a symmetric A, as a sum of columns: element-wise updates, no reduction."""
+    f = v.shape[0]
+    for a in range(f):
+        out[a] = np.float32(0.0)
+    for b in range(f):
+        vb = v[b]
+        for a in range(f):
+            out[a] += A[b, a] * vb
+
+
 @nb.njit(parallel=True, cache=True, fastmath=_FM)
 def _cg_rows(indptr, indices, data, alpha, X, Y, YtY, rows, cg_steps, n_blocks):
+    # Bit-for-bit determinism: no loop both writes an array and accumulates a sum. LLVM vectorises
+    # such a loop behind a run-time check that the arrays do not overlap (or lie < 256 bytes
+    # apart) and falls back to a scalar loop, which sums in another order, when the check fails.
+    # The check depends on where the scratch arrays land in each thread's heap, so the same
+    # inputs gave different factors from thread to thread and from process to process. Sums are
+    # therefore taken by _dot, which only reads, and A p by _symv, which only adds element-wise.
     f = X.shape[1]
     n = len(rows)
     for blk in nb.prange(n_blocks):
@@ -93,52 +121,35 @@ def _cg_rows(indptr, indices, data, alpha, X, Y, YtY, rows, cg_steps, n_blocks):
             for a in range(f):
                 x[a] = X[u, a]
             # r = b - A x, with A x = YtY x + sum (c - 1) (y.x) y and b = sum c y
+            _symv(YtY, x, r)
             for a in range(f):
-                acc = np.float32(0.0)
-                for b in range(f):
-                    acc += YtY[a, b] * x[b]
-                r[a] = -acc
+                r[a] = -r[a]
             for k in range(indptr[u], indptr[u + 1]):
                 i = indices[k]
                 c = alpha * data[k]
-                yx = np.float32(0.0)
-                for a in range(f):
-                    yx += Y[i, a] * x[a]
-                coef = c - (c - np.float32(1.0)) * yx
+                coef = c - (c - np.float32(1.0)) * _dot(Y[i], x)
                 for a in range(f):
                     r[a] += coef * Y[i, a]
-            rsold = np.float32(0.0)
             for a in range(f):
                 p[a] = r[a]
-                rsold += r[a] * r[a]
+            rsold = _dot(r, r)
             if rsold < 1e-20:
                 continue
             for _ in range(cg_steps):
-                for a in range(f):
-                    acc = np.float32(0.0)
-                    for b in range(f):
-                        acc += YtY[a, b] * p[b]
-                    ap[a] = acc
+                _symv(YtY, p, ap)
                 for k in range(indptr[u], indptr[u + 1]):
                     i = indices[k]
-                    c1 = alpha * data[k] - np.float32(1.0)
-                    yp = np.float32(0.0)
-                    for a in range(f):
-                        yp += Y[i, a] * p[a]
-                    coef = c1 * yp
+                    coef = (alpha * data[k] - np.float32(1.0)) * _dot(Y[i], p)
                     for a in range(f):
                         ap[a] += coef * Y[i, a]
-                pap = np.float32(0.0)
-                for a in range(f):
-                    pap += p[a] * ap[a]
+                pap = _dot(p, ap)
                 if pap <= 0.0:
                     break
                 step = rsold / pap
-                rsnew = np.float32(0.0)
                 for a in range(f):
                     x[a] += step * p[a]
                     r[a] -= step * ap[a]
-                    rsnew += r[a] * r[a]
+                rsnew = _dot(r, r)
                 if rsnew < 1e-20:
                     break
                 beta = rsnew / rsold

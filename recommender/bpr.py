@@ -19,9 +19,8 @@ import scipy.sparse as sp
 
 from recommender.als import _arrays, _prepare
 from recommender.base import FactorModel, FitContext, FitInfo
-from recommender.serving import hash_uniform, in_sorted
+from recommender.serving import FASTMATH, hash_uniform, in_sorted
 
-_FM = {"reassoc", "contract", "arcp", "nsz"}
 
 
 @nb.njit(cache=True)
@@ -32,7 +31,7 @@ def _row_of(indptr):
     return rows
 
 
-@nb.njit(cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=set(FASTMATH))
 def _bpr_passes(indptr, indices, rows, X, Y, passes, first_pass, lr, reg, key):
     nnz = len(indices)
     T, f = Y.shape

@@ -12,6 +12,14 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
+FASTMATH = frozenset({"reassoc", "contract"})
+"""The fast-math flags of every float kernel. "reassoc" lets LLVM vectorise sums and "contract" fuse
+multiply-adds; both act on the IR, so a kernel compiles to the same arithmetic every time.
+"nsz" and "arcp" are left out: with them, LLVM's back end reassociates further, and numba's
+in-process JIT and the object code it caches on disk are built with different back-end settings,
+so a freshly compiled kernel and its cached copy summed in different orders (measured: different
+factors between the first and later processes, at 1 thread). NaN and inf are not assumed away."""
+
 BLOCK = 256  # users scored per BLAS block: 256 x 20,000 float32 is 20 MB
 
 
@@ -305,7 +313,7 @@ class ClusterIndex:
         return out_i, out_s
 
 
-@nb.njit(parallel=True, cache=True, fastmath=True)
+@nb.njit(parallel=True, cache=True, fastmath=set(FASTMATH))
 def _score_candidates(q, vecs, probe, ptr, members, rows, k, ex_ptr, ex_idx, mask, out_i, out_s):
     f = q.shape[1]
     for r in nb.prange(q.shape[0]):

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -207,52 +203,6 @@ def test_lastfm_als_beats_popularity():
     als_p, als_n = p_ndcg(als_top, test)
     pop_p, pop_n = p_ndcg(pop_top, test)
     assert als_p > 1.5 * pop_p and als_n > 1.5 * pop_n, (als_p, als_n, pop_p, pop_n)
-
-
-THREAD_SCRIPT = textwrap.dedent("""
-    import hashlib, numpy as np, scipy.sparse as sp
-    from recommender.als import fit_als
-    from recommender import make
-    from recommender.base import FitContext
-    from sim.config import Scenario
-    from agents.catalog import Catalog
-    rng = np.random.default_rng(0)
-    L, T = 700, 400
-    m = sp.random(L, T, density=0.05, format="csr", random_state=rng, dtype=np.float32)
-    h = hashlib.sha256()
-    for solver in ("cg", "cholesky"):
-        for a in fit_als(m, 16, 3, 0.1, 40.0, seed=1, solver=solver):
-            h.update(a.tobytes())
-    cat = Catalog(4, 6, 1)
-    cat.append(artist=np.zeros(T, np.int32), genre=np.zeros(T, np.int16),
-               style=rng.standard_normal((T, 4)).astype(np.float32),
-               quality=rng.standard_normal(T).astype(np.float32), length_s=np.ones(T, np.float32),
-               intro_s=np.ones(T, np.float32), release_epoch=np.zeros(T, np.int32),
-               audio=rng.standard_normal((T, 6)).astype(np.float32), tags=np.zeros((T, 1), np.int16),
-               explicit=np.zeros(T, bool), regions=np.ones(T, np.uint32), fraud=np.zeros(T, bool))
-    ctx = FitContext(0, cat, rng.standard_normal((L, 4)).astype(np.float32), 2.0, 0.5)
-    for kind, share in (("als", 0.0), ("bpr", 0.0), ("als", 0.2), ("random", 0.0)):
-        rec = make(Scenario().replace(**{"recommender.kind": kind, "recommender.factors": 16,
-                                         "recommender.exploration.share": share,
-                                         "recommender.bpr_epochs": 3}), 4)
-        rec.fit(m[:600, :350], ctx)
-        rec.fit(m, ctx)
-        for a in rec.recommend(np.arange(L, dtype=np.int32), 10, exclude=m) + rec.similar_items(np.arange(T), 5):
-            h.update(a.tobytes())
-    print(h.hexdigest())
-""")
-
-
-def test_same_results_with_1_and_2_numba_threads():
-    """Fits, slates and neighbours hash the same with 1 and 2 numba (and BLAS) threads."""
-    digests = []
-    for n in ("1", "2"):
-        env = {**os.environ, "NUMBA_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
-        out = subprocess.run([sys.executable, "-c", THREAD_SCRIPT], env=env, capture_output=True,
-                             text=True, timeout=600, cwd=Path(__file__).resolve().parents[1])
-        assert out.returncode == 0, out.stderr
-        digests.append(out.stdout.strip())
-    assert digests[0] == digests[1]
 
 
 def test_a_first_fit_on_an_empty_matrix_does_not_freeze_the_model():

@@ -24,8 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommender import serving
-from recommender.als import fit_als
+from streamsim.recommender import serving
+from streamsim.recommender.als import fit_als
 
 LASTFM = Path(__file__).resolve().parents[2] / "shared" / "data" / "hetrec2011-lastfm-2k" / "user_artists.dat"
 PARAMS = dict(factors=64, iterations=15, regularization=0.01, alpha=40.0)
@@ -180,7 +180,7 @@ def compare_recommend(name, X, Y, model, train_w, threads, repeats):
     ours, theirs = [], []
     for _ in range(repeats):
         with threadpool_limits(threads, "blas"):
-            from recommender.als import threads as numba_threads
+            from streamsim.recommender.als import threads as numba_threads
             with numba_threads(threads):
                 t0 = time.perf_counter()
                 topk_factors(X, Y, train_w, users)
@@ -306,8 +306,8 @@ def sim_check():
     """ALS settings inside the simulator: mean of epochs 2-7 of its own recommender metrics."""
     import tempfile
     import pandas as pd
-    from sim.config import Scenario
-    from sim.runner import run
+    from streamsim.core.config import Scenario
+    from streamsim.studies.runner import run
     base = Scenario().replace(**{"listeners.count": 5000, "artists.count": 500, "run.epochs": 8})
     out = tempfile.mkdtemp()
     cols = ["rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle", "rec_fit_seconds"]

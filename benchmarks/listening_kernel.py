@@ -18,11 +18,11 @@ import mesa
 import numba
 import numpy as np
 
-from agents.channels import Playlists, build_slates
-from agents.listeners import ListenerPopulation
-from agents.listening import (CALIBRATION_BANDS, FakeLedger, calibration_run, listen, synthetic_catalog)
-from agents.world import World
-from sim.config import Scenario
+from streamsim.agents.channels import Playlists, build_slates
+from streamsim.agents.listeners import ListenerPopulation
+from streamsim.agents.listening import (CALIBRATION_BANDS, FakeLedger, calibration_run, listen, synthetic_catalog)
+from streamsim.agents.world import World
+from streamsim.core.config import Scenario
 
 
 class CheapRecommender:

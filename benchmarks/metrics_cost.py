@@ -12,8 +12,9 @@ import time
 
 import numpy as np
 
-from sim import metrics, payouts
-from sim.config import PayoutsConfig
+from streamsim.measures import metrics
+from streamsim.economics import payouts
+from streamsim.core.config import PayoutsConfig
 
 
 def best_of(fn, repeat: int) -> float:

@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim import config, runner
+from streamsim.core import config
+from streamsim.studies import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 TRECS_WALL_S = 534.0

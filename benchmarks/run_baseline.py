@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim import config, runner
+from streamsim.core import config
+from streamsim.studies import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 

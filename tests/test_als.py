@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender import serving
-from recommender.als import _prepare, als_loss, fit_als, gram, solve_rows
-from sim.config import RecommenderConfig
+from streamsim.recommender import serving
+from streamsim.recommender.als import _prepare, als_loss, fit_als, gram, solve_rows
+from streamsim.core.config import RecommenderConfig
 
 LASTFM = Path(__file__).resolve().parents[2] / "shared" / "data" / "hetrec2011-lastfm-2k" / "user_artists.dat"
 
@@ -207,8 +207,8 @@ def test_lastfm_als_beats_popularity():
 
 def test_a_first_fit_on_an_empty_matrix_does_not_freeze_the_model():
     """Zero factors are a fixed point of ALS: after an empty first epoch the next fit restarts cold."""
-    from recommender.als import ALS
-    from recommender.base import FitContext
+    from streamsim.recommender.als import ALS
+    from streamsim.recommender.base import FitContext
 
     cfg = RecommenderConfig(factors=8, warm_iterations=2)
     als = ALS(cfg, np.random.SeedSequence(0))

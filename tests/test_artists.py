@@ -6,11 +6,11 @@ import mesa
 import numpy as np
 import pytest
 
-from agents.artists import (EMERGING, ESTABLISHED, SUPERSTAR, Artist, ArtistPopulation,
+from streamsim.agents.artists import (EMERGING, ESTABLISHED, SUPERSTAR, Artist, ArtistPopulation,
                             major_probability, top_features)
-from agents.catalog import Catalog
-from agents.world import World
-from sim.config import load
+from streamsim.agents.catalog import Catalog
+from streamsim.agents.world import World
+from streamsim.core.config import load
 
 
 def build(overrides=None, seed=0):

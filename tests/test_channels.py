@@ -6,13 +6,13 @@ import mesa
 import numpy as np
 import pytest
 
-from agents.channels import (STAGE_AUDIO, STAGE_CF, STAGE_POPULAR, Playlists, build_slates,
+from streamsim.agents.channels import (STAGE_AUDIO, STAGE_CF, STAGE_POPULAR, Playlists, build_slates,
                              popular_with_variance)
-from agents.listeners import ListenerPopulation
-from agents.listening import (EDITORIAL, LIBRARY, PERSONALISED, RADIO, FakeLedger, NoisyOracle, listen,
+from streamsim.agents.listeners import ListenerPopulation
+from streamsim.agents.listening import (EDITORIAL, LIBRARY, PERSONALISED, RADIO, FakeLedger, NoisyOracle, listen,
                               synthetic_catalog)
-from agents.world import World, normalize
-from sim.config import Scenario
+from streamsim.agents.world import World, normalize
+from streamsim.core.config import Scenario
 
 
 class SpyRecommender(NoisyOracle):
@@ -189,7 +189,7 @@ def test_editorial_serves_the_listeners_genres():
 def test_search_pool_is_the_best_known_of_each_genre():
     # word of mouth is about artists: the pool holds the genre's tracks with the highest
     # (artist streams + 1)^e * (track streams + 1) / (artist streams + its tracks) weight
-    from agents.channels import search_weights
+    from streamsim.agents.channels import search_weights
     s = Setup(**{"channels.search_pool": 5})
     sl = s.slates()
     pop = np.asarray(s.ledger.track_streams_last, np.float64)
@@ -244,7 +244,7 @@ def test_region_availability_is_respected_everywhere():
 
 
 def test_editorial_slots_near_the_top_are_drawn_more():
-    from agents.channels import _editorial_pools
+    from streamsim.agents.channels import _editorial_pools
     items = np.arange(20, dtype=np.int32).reshape(2, 10)
     pl = Playlists(items, np.zeros(2, np.int16))
     flat = _editorial_pools(pl, 1, 0.0)

@@ -12,7 +12,7 @@ TINY = ["listeners.count=400", "artists.count=60", "run.epochs=3"]
 
 
 def streamsim(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "streamsim", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=600)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import config
+from streamsim.core import config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ def test_malformed_scenarios_are_rejected_by_the_cli(tmp_path, text, sets, key):
     if text is not None:
         path.write_text(text)
     out_root = tmp_path / "out"
-    args = [sys.executable, "-m", "sim", "run", str(path), "--quiet", "--out", str(out_root)]
+    args = [sys.executable, "-m", "streamsim", "run", str(path), "--quiet", "--out", str(out_root)]
     for s in sets:
         args += ["--set", s]
     proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -86,7 +86,7 @@ def test_malformed_scenarios_are_rejected_by_the_cli(tmp_path, text, sets, key):
 
 def test_validate_accepts_every_shipped_scenario():
     files = sorted(str(p) for p in (ROOT / "scenarios").glob("*.toml"))
-    proc = subprocess.run([sys.executable, "-m", "sim", "validate", *files], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "streamsim", "validate", *files], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("ok ") == len(files)

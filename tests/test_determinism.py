@@ -22,18 +22,19 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recommender.als import _prepare, solve_rows
-from sim import config, runner
+from streamsim.recommender.als import _prepare, solve_rows
+from streamsim.core import config
+from streamsim.studies import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 
 KERNELS = textwrap.dedent("""
     import hashlib, numpy as np, scipy.sparse as sp
-    from recommender import make
-    from recommender.als import _prepare, fit_als, solve_rows
-    from recommender.base import FitContext
-    from sim.config import Scenario
-    from agents.catalog import Catalog
+    from streamsim.recommender import make
+    from streamsim.recommender.als import _prepare, fit_als, solve_rows
+    from streamsim.recommender.base import FitContext
+    from streamsim.core.config import Scenario
+    from streamsim.agents.catalog import Catalog
 
     h = hashlib.sha256()
     rng = np.random.default_rng(0)
@@ -125,7 +126,7 @@ def _cli(tmp_path: Path, arm: str, threads: int, cache_dir: Path | None = None) 
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
     out = tmp_path / f"{arm}-{threads}-{cache_dir is not None}"
-    args = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / "baseline.toml"), "--quiet",
+    args = [sys.executable, "-m", "streamsim", "run", str(ROOT / "scenarios" / "baseline.toml"), "--quiet",
             "--out", str(out)] + [a for s in SMALL + ARMS[arm] for a in ("--set", s)]
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
     assert proc.returncode == 0, proc.stderr

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.config import RULES
-from sim.metrics import METRIC_COLUMNS
-from sim.schema_doc import parameter_table
+from streamsim.core.config import RULES
+from streamsim.measures.metrics import METRIC_COLUMNS
+from streamsim.present.schema_doc import parameter_table
 
 MODEL = Path(__file__).resolve().parents[1] / "docs" / "MODEL.md"
 

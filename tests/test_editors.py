@@ -5,11 +5,11 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from agents.artists import ArtistPopulation
-from agents.catalog import Catalog
-from agents.editors import Editors, top_per_genre
-from agents.world import World
-from sim.config import load
+from streamsim.agents.artists import ArtistPopulation
+from streamsim.agents.catalog import Catalog
+from streamsim.agents.editors import Editors, top_per_genre
+from streamsim.agents.world import World
+from streamsim.core.config import load
 
 
 def build(overrides=None, seed=0):
@@ -79,7 +79,7 @@ def test_major_bias_raises_major_share():
 
 
 def test_fraud_tracks_never_picked():
-    from agents.fraud import StreamFarm
+    from streamsim.agents.fraud import StreamFarm
     sc, world, cat, pop, ed = build({"fraud.bots": 5, "fraud.tracks": 50})
     farm = StreamFarm(sc, world, cat, pop, np.random.default_rng(3))
     last = np.ones(len(cat))

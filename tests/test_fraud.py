@@ -5,11 +5,11 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from agents.artists import ArtistPopulation
-from agents.catalog import Catalog
-from agents.fraud import StreamFarm
-from agents.world import World
-from sim.config import CHANNELS, load
+from streamsim.agents.artists import ArtistPopulation
+from streamsim.agents.catalog import Catalog
+from streamsim.agents.fraud import StreamFarm
+from streamsim.agents.world import World
+from streamsim.core.config import CHANNELS, load
 
 
 def build(overrides=None, seed=0):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.catalog import Catalog
-from sim import config
-from sim.config import CHANNELS
-from sim.events import Events
-from sim.ledger import Ledger
+from streamsim.agents.catalog import Catalog
+from streamsim.core import config
+from streamsim.core.config import CHANNELS
+from streamsim.core.events import Events
+from streamsim.sim.ledger import Ledger
 
 
 def make_catalog(n: int = 4) -> Catalog:

@@ -6,11 +6,11 @@ import mesa
 import numpy as np
 import pytest
 
-from agents.listeners import ListenerPopulation, mainstreamness
-from agents.listening import synthetic_catalog
-from agents.world import World
-from sim.config import CHANNELS, Scenario
-from sim.events import Events
+from streamsim.agents.listeners import ListenerPopulation, mainstreamness
+from streamsim.agents.listening import synthetic_catalog
+from streamsim.agents.world import World
+from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.events import Events
 
 
 def population(n=3000, seed=0, **overrides):

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from agents.catalog import Catalog
-from agents.channels import Pool, Slates
-from agents.listening import (CALIBRATION_BANDS, LIBRARY, PERSONALISED, calibration_figures, calibration_run,
+from streamsim.agents.catalog import Catalog
+from streamsim.agents.channels import Pool, Slates
+from streamsim.agents.listening import (CALIBRATION_BANDS, LIBRARY, PERSONALISED, calibration_figures, calibration_run,
                               listen)
-from sim.config import Scenario
-from sim.events import Events
+from streamsim.core.config import Scenario
+from streamsim.core.events import Events
 
 D = 4
 
@@ -193,9 +193,9 @@ def test_slate_argmax_one_item_per_listener_best_of_slate():
 
 DETERMINISM_SCRIPT = textwrap.dedent("""
     import hashlib, numpy as np, numba
-    from sim.config import Scenario
-    from agents.listening import calibration_run, listen
-    import agents.listening as L
+    from streamsim.core.config import Scenario
+    from streamsim.agents.listening import calibration_run, listen
+    import streamsim.agents.listening as L
     captured = []
     real = L.listen
     def spy(*a, **k):
@@ -256,7 +256,7 @@ def test_branch_free_binary_search_matches_searchsorted():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from agents.listening import _first_above
+    from streamsim.agents.listening import _first_above
 
     @settings(max_examples=200, deadline=None)
     @given(st.lists(st.integers(0, 50), max_size=40), st.integers(-2, 52), st.data())
@@ -273,7 +273,7 @@ def test_counter_based_draws_are_uniform_and_normal():
     import numba as nb
     from scipy import stats
 
-    from agents.rng import normal_quantile, stream_key, uniform_pair
+    from streamsim.agents.rng import normal_quantile, stream_key, uniform_pair
 
     @nb.njit
     def draws(n):

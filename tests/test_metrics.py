@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import metrics as M
-from sim.config import CHANNELS, RULES
-from sim.payouts import StreamTable
+from streamsim.measures import metrics as M
+from streamsim.core.config import CHANNELS, RULES
+from streamsim.economics.payouts import StreamTable
 
 CONTRACT = [
     "epoch", "active_listeners", "new_listeners", "churned_listeners", "catalog_tracks", "new_tracks",

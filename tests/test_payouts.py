@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import payouts as P
-from sim.config import RULES, PayoutsConfig
+from streamsim.economics import payouts as P
+from streamsim.core.config import RULES, PayoutsConfig
 
 CFG = PayoutsConfig()
 FULL = P.Scale(1.0, 1.0)

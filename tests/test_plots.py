@@ -17,8 +17,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from sim import cli_study, plots, report, sweep
-from sim.config import CHANNELS, RULES
+from streamsim import cli_study
+from streamsim.present import plots
+from streamsim.present import report
+from streamsim.studies import sweep
+from streamsim.core.config import CHANNELS, RULES
 
 EPOCHS = 4
 ARTISTS = 40
@@ -194,7 +197,8 @@ def test_cli_user_errors_exit_2_without_traceback(tmp_path):
 
 
 def test_cli_report_of_a_real_run(tmp_path):
-    from sim import config, runner
+    from streamsim.core import config
+    from streamsim.studies import runner
 
     scenario = config.load(None, ["listeners.count=200", "artists.count=40", "run.epochs=3"])
     run_dir = runner.run(scenario, tmp_path, run_id="real")

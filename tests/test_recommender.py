@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from agents.catalog import Catalog
-from agents.world import normalize
-from recommender import make
-from recommender.base import FitContext
-from recommender.exploration import Exploring
-from sim.config import Scenario
+from streamsim.agents.catalog import Catalog
+from streamsim.agents.world import normalize
+from streamsim.recommender import make
+from streamsim.recommender.base import FitContext
+from streamsim.recommender.exploration import Exploring
+from streamsim.core.config import Scenario
 
 KINDS = ["als", "bpr", "popularity", "random", "content", "oracle"]
 VARIANTS = [(k, 0.0) for k in KINDS] + [("als", 0.2), ("popularity", 0.3)]
@@ -253,7 +253,7 @@ def test_als_new_tracks_start_from_audio():
 
 
 def test_bpr_loss_falls_and_passes_are_reproducible():
-    from recommender.bpr import fit_bpr
+    from streamsim.recommender.bpr import fit_bpr
     w = World(L=150, T=100, seed=8)
     rng = np.random.default_rng(0)
     X = ((rng.random((150, 9)) - 0.5) / 9).astype(np.float32)

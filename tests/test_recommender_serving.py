@@ -7,11 +7,11 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.catalog import Catalog
-from recommender import serving
-from recommender.base import FitContext, Recommender
-from recommender.exploration import Exploring, slots
-from sim.config import ExplorationConfig
+from streamsim.agents.catalog import Catalog
+from streamsim.recommender import serving
+from streamsim.recommender.base import FitContext, Recommender
+from streamsim.recommender.exploration import Exploring, slots
+from streamsim.core.config import ExplorationConfig
 
 
 def brute_topk(scores, k, excluded, mask):
@@ -146,8 +146,8 @@ def test_epsilon_zero_is_greedy_on_posterior_mean():
 
 
 def test_radio_neighbours_from_clusters_match_exact_ones():
-    from recommender.als import ALS
-    from sim.config import RecommenderConfig
+    from streamsim.recommender.als import ALS
+    from streamsim.core.config import RecommenderConfig
 
     rng = np.random.default_rng(5)
     groups = rng.integers(0, 8, 400)

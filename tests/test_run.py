@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import config, runner
-from sim.config import CHANNELS, RULES
+from streamsim.core import config
+from streamsim.studies import runner
+from streamsim.core.config import CHANNELS, RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["listeners.count=2000", "artists.count=200", "run.epochs=8", "run.name=small", "run.seed=11"]
@@ -94,7 +95,7 @@ def test_another_seed_other_results(small_run, tmp_path):
 
 def _cli_run(tmp_path: Path, threads: int, name: str) -> pd.DataFrame:
     env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
-    args = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / "baseline.toml"), "--quiet",
+    args = [sys.executable, "-m", "streamsim", "run", str(ROOT / "scenarios" / "baseline.toml"), "--quiet",
             "--out", str(tmp_path / name)] + [a for s in SMALL for a in ("--set", s)]
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -109,7 +110,7 @@ def test_one_and_two_threads_give_identical_results(tmp_path):
 
 
 def test_a_killed_run_never_looks_complete(tmp_path):
-    args = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / "baseline.toml"), "--quiet",
+    args = [sys.executable, "-m", "streamsim", "run", str(ROOT / "scenarios" / "baseline.toml"), "--quiet",
             "--out", str(tmp_path), "--set", "listeners.count=3000", "--set", "run.epochs=500"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

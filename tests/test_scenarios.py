@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import config, sweep
+from streamsim.core import config
+from streamsim.studies import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -75,7 +76,7 @@ def test_sweep_file_resolves(path):
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in BIG else p
                                   for p in SCENARIOS], ids=lambda p: p.stem)
 def test_scenario_runs_when_shrunk(path, tmp_path):
-    from sim import runner
+    from streamsim.studies import runner
 
     scenario = config.load(path, SHRINK)
     metrics = runner.load_run(runner.run(scenario, tmp_path, run_id="shrunk"))["metrics"]

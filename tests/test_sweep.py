@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import sweep
-from sim.config import ScenarioError
+from streamsim.studies import sweep
+from streamsim.core.config import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNNER = "sim.runner:run"
+RUNNER = "streamsim.studies.runner:run"
 
 GRID = """
 base = "{base}"
@@ -120,7 +120,7 @@ def _complete(out: Path) -> dict[str, float]:
 def test_killed_sweep_resumes_and_matches(reference, tmp_path):
     path = write_sweep(tmp_path)
     out = tmp_path / "out"
-    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); from sim import sweep; "
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); from streamsim.studies import sweep; "
             f"sweep.main({str(path)!r}, workers=1, out={str(out)!r}, quiet=True, runner_path={RUNNER!r})")
     log = tmp_path / "sweep.log"
     with log.open("wb") as sink:

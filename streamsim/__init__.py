@@ -1,0 +1,1 @@
+"""streamsim: an agent-based simulator of a music-streaming ecosystem."""

@@ -1,0 +1,356 @@
+"""The listener population: one Mesa agent holding every listener as columns (struct of arrays).
+
+Rows are listener ids and never change: arrivals append rows, churned listeners keep theirs with
+``active`` False, stream-farm bots are rows flagged ``is_bot``. Everything per epoch is
+vectorised; see DESIGN.md sections 2-3 and docs/MODEL.md (section 3) for the equations.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numba as nb
+import numpy as np
+import scipy.sparse as sp
+
+from streamsim.agents.catalog import Catalog
+from streamsim.agents.world import World, normalize
+from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.events import Events
+
+ATTENTION_LOG_SD = 0.3       # spread of attention (sd of log), around attention_mean
+OPENNESS_CONCENTRATION = 4.0  # Beta(k*mean, k*(1-mean)): openness varies widely between people
+DISCOVERY = np.array([c in ("personalised", "radio", "search", "editorial") for c in CHANNELS])
+LIBRARY_CANDIDATES = 8        # initial library: candidates drawn per saved slot
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def pad_csr(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
+    """The matrix grown to ``shape`` with empty rows and columns (never shrunk)."""
+    rows, cols = shape
+    if m.shape == shape:
+        return m
+    indptr = np.concatenate([m.indptr, np.full(rows - m.shape[0], m.indptr[-1], m.indptr.dtype)])
+    return sp.csr_matrix((m.data, m.indices, indptr), shape=(rows, max(cols, m.shape[1])))
+
+
+@nb.njit(cache=True)
+def _tallies(listener, track, seconds, utility, length, is_bot, n):
+    """Per human listener: plays, summed utility, early skips, and the last track played past
+    the early-skip window (-1 if none), in event order."""
+    plays = np.zeros(n, np.int64)
+    util_sum = np.zeros(n, np.float64)
+    early_n = np.zeros(n, np.int64)
+    last = np.full(n, -1, np.int32)
+    for i in range(len(listener)):
+        lid = listener[i]
+        if is_bot[lid]:
+            continue
+        plays[lid] += 1
+        util_sum[lid] += utility[i]
+        if seconds[i] < 30.0 and seconds[i] < length[track[i]]:
+            early_n[lid] += 1
+        else:
+            last[lid] = track[i]
+    return plays, util_sum, early_n, last
+
+
+@nb.njit(cache=True)
+def _add_played(indptr, indices, data, listener, track, seconds, length, is_bot):
+    """Add each human play's played fraction to the affinity of the track if it is saved
+    (in place; rows of the library hold sorted track ids)."""
+    n_rows = len(indptr) - 1
+    for i in range(len(listener)):
+        lid = listener[i]
+        if lid >= n_rows or is_bot[lid]:
+            continue
+        t = track[i]
+        lo = indptr[lid]
+        hi = indptr[lid + 1]
+        end = hi
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if indices[mid] < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < end and indices[lo] == t:
+            data[lo] += min(seconds[i] / max(length[t], 1.0), 1.0)
+
+
+def mainstreamness(genres: np.ndarray, genre_pop: np.ndarray) -> np.ndarray:
+    """Standardised log popularity of a listener's home genres (mean over one or two genres)."""
+    logp = np.log(genre_pop)
+    mu = float((genre_pop * logp).sum())
+    sd = float(np.sqrt((genre_pop * (logp - mu) ** 2).sum())) or 1.0
+    g = np.where(genres >= 0, genres, 0)
+    vals = np.where(genres >= 0, logp[g], 0.0)
+    k = np.maximum((genres >= 0).sum(axis=1), 1)
+    return (vals.sum(axis=1) / k - mu) / sd
+
+
+class ListenerPopulation(mesa.Agent):
+    """Every listener, as arrays; ``update`` is one epoch of satisfaction, churn, drift and arrivals.
+
+    Attributes:
+        n: rows ever created.
+        taste: (n, d) unit taste vectors in the hidden style space.
+        genres: (n, 2) home genres, -1 when the listener has only one.
+        region, explicit_ok: serving filters (explicit_ok False = filters explicit tracks).
+        budget_s: listening seconds per epoch (log-normal).
+        openness: appetite for the unknown (0-1); attention: tolerance of long intros (1 = average).
+        premium: paid tier; mix: (n, 6) channel shares over ``sim.config.CHANNELS``.
+        satisfaction: EMA of realised utility minus skip frustration (epoch-0 listeners start at
+            ``initial_satisfaction``, arrivals at their first week's value); active: not churned.
+        join_epoch: epoch of arrival; is_bot: stream-farm account; plays_total: plays so far.
+        last_track: last track played in full or abandoned late (radio seed), -1 if none.
+    """
+
+    def __init__(self, model: mesa.Model, scenario: Scenario, world: World, rng: np.random.Generator):
+        super().__init__(model)
+        self.sc = scenario
+        self.cfg = scenario.listeners
+        self.world = world
+        d = world.d_style
+        self.n = 0
+        self.taste = np.zeros((0, d), np.float32)
+        self.genres = np.zeros((0, 2), np.int16)
+        self.region = np.zeros(0, np.int16)
+        self.explicit_ok = np.zeros(0, bool)
+        self.budget_s = np.zeros(0, np.float32)
+        self.openness = np.zeros(0, np.float32)
+        self.attention = np.zeros(0, np.float32)
+        self.premium = np.zeros(0, bool)
+        self.mix = np.zeros((0, len(CHANNELS)), np.float32)
+        self.satisfaction = np.zeros(0, np.float32)
+        self.active = np.zeros(0, bool)
+        self.join_epoch = np.zeros(0, np.int32)
+        self.is_bot = np.zeros(0, bool)
+        self.plays_total = np.zeros(0, np.int64)
+        self.last_track = np.zeros(0, np.int32)
+        self._library = sp.csr_matrix((0, 0), dtype=np.float32)
+        self._consumed = sp.csr_matrix((0, 0), dtype=bool)
+        self._library_seeded = False
+        self._append(self._draw(self.cfg.count, rng), join_epoch=0, is_bot=False)
+        self.satisfaction[:] = self.cfg.initial_satisfaction
+
+    # -- creation -------------------------------------------------------------------------------
+    def _draw(self, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Columns of ``count`` new human listeners (cold: no plays, empty library)."""
+        cfg, world = self.cfg, self.world
+        G, d = world.n_genres, world.d_style
+        first = rng.choice(G, size=count, p=world.genre_pop)
+        second = np.full(count, -1, np.int64)
+        two = (rng.random(count) < cfg.two_genre_share) & (G > 1)
+        if two.any():
+            # a second genre, drawn by popularity among the other genres
+            p = np.broadcast_to(world.genre_pop, (int(two.sum()), G)).copy()
+            p[np.arange(len(p)), first[two]] = 0.0
+            cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+            second[two] = np.minimum((cum < rng.random((len(p), 1))).sum(axis=1), G - 1)
+        genres = np.stack([first, second], axis=1).astype(np.int16)
+        centre = world.genre_centres[first] + np.where(two[:, None], world.genre_centres[np.maximum(second, 0)], 0)
+        taste = normalize(normalize(centre) + cfg.taste_noise * rng.standard_normal((count, d)))
+
+        rho = cfg.activity_mainstream_corr
+        z = rho * mainstreamness(genres, world.genre_pop) + np.sqrt(1 - rho ** 2) * rng.standard_normal(count)
+        budget = cfg.budget_median_min * 60.0 * np.exp(cfg.budget_sigma * z)
+
+        m = min(max(cfg.openness_mean, 1e-3), 1 - 1e-3)
+        openness = rng.beta(OPENNESS_CONCENTRATION * m, OPENNESS_CONCENTRATION * (1 - m), count)
+        attention = cfg.attention_mean * np.exp(ATTENTION_LOG_SD * rng.standard_normal(count)
+                                                - 0.5 * ATTENTION_LOG_SD ** 2)
+        return {
+            "taste": taste, "genres": genres,
+            "region": rng.integers(0, self.sc.world.n_regions, count).astype(np.int16),
+            "explicit_ok": rng.random(count) >= cfg.explicit_filter_share,
+            "budget_s": budget, "openness": openness, "attention": attention,
+            "premium": rng.random(count) < cfg.premium_share,
+            "mix": self._draw_mix(openness, rng),
+        }
+
+    def _draw_mix(self, openness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The scenario mix perturbed per listener: log-weights + N(0, mix_sd) + openness tilt."""
+        ch = self.sc.channels
+        base = np.array([getattr(ch.mix, c) for c in CHANNELS])
+        logw = np.where(base > 0, np.log(np.maximum(base, 1e-300)), -np.inf)
+        tilt = self.cfg.openness_tilt * (openness - self.cfg.openness_mean)[:, None] * np.where(DISCOVERY, 1.0, -1.0)
+        noise = ch.mix_sd * rng.standard_normal((len(openness), len(CHANNELS)))
+        w = np.exp(np.where(np.isfinite(logw), logw + tilt + noise, -np.inf))
+        return w / w.sum(axis=1, keepdims=True)
+
+    def _append(self, cols: dict[str, np.ndarray], join_epoch: int, is_bot: bool) -> np.ndarray:
+        count = len(cols["budget_s"])
+        ids = np.arange(self.n, self.n + count, dtype=np.int32)
+        dtypes = {"taste": np.float32, "genres": np.int16, "region": np.int16, "explicit_ok": bool,
+                  "budget_s": np.float32, "openness": np.float32, "attention": np.float32,
+                  "premium": bool, "mix": np.float32}
+        for name, dtype in dtypes.items():
+            setattr(self, name, np.concatenate([getattr(self, name), np.asarray(cols[name], dtype)]))
+        self.satisfaction = np.concatenate([self.satisfaction, np.zeros(count, np.float32)])
+        self.active = np.concatenate([self.active, np.ones(count, bool)])
+        self.join_epoch = np.concatenate([self.join_epoch, np.full(count, join_epoch, np.int32)])
+        self.is_bot = np.concatenate([self.is_bot, np.full(count, is_bot)])
+        self.plays_total = np.concatenate([self.plays_total, np.zeros(count, np.int64)])
+        self.last_track = np.concatenate([self.last_track, np.full(count, -1, np.int32)])
+        self.n += count
+        return ids
+
+    def add_bots(self, count: int, premium: bool, epoch: int) -> np.ndarray:
+        """Stream-farm accounts: active, never churn, no budget or mix (they skip the kernel)."""
+        d = self.world.d_style
+        cols = {"taste": np.zeros((count, d)), "genres": np.full((count, 2), -1),
+                "region": np.zeros(count), "explicit_ok": np.ones(count, bool),
+                "budget_s": np.zeros(count), "openness": np.zeros(count), "attention": np.ones(count),
+                "premium": np.full(count, premium), "mix": np.zeros((count, len(CHANNELS)))}
+        return self._append(cols, join_epoch=epoch, is_bot=True)
+
+    # -- libraries ------------------------------------------------------------------------------
+    def library_csr(self, n_tracks: int) -> sp.csr_matrix:
+        """Saved tracks per listener (n x n_tracks, float32 affinity weights, sorted indices)."""
+        return pad_csr(self._library, (self.n, max(n_tracks, self._library.shape[1])))
+
+    def consumed_csr(self, n_tracks: int) -> sp.csr_matrix:
+        """Every (listener, track) pair ever played (kept in slate_argmax mode only)."""
+        return pad_csr(self._consumed, (self.n, max(n_tracks, self._consumed.shape[1])))
+
+    def seed_libraries(self, catalog: Catalog, rng: np.random.Generator,
+                       popularity: np.ndarray | None = None) -> None:
+        """Give the initial listeners the collection they bring (``initial_library`` tracks each).
+
+        Candidates are drawn from the listener's genres with probability proportional to
+        ``(popularity + 1)^initial_library_popularity_exponent`` (the plays of the back catalog before
+        the run: people collect what they heard on the radio, from friends, on other services;
+        uniform within the genre when ``popularity`` is None or the exponent is 0); the best by
+        expected utility plus Gumbel noise are kept, so the collection matches taste without
+        being an oracle's pick. Runs once, on the first epoch (the catalog does not exist when
+        the population is made).
+        """
+        if self._library_seeded:
+            return
+        self._library_seeded = True
+        L = self.cfg.initial_library
+        humans = np.flatnonzero(~self.is_bot & self.active)
+        T = len(catalog)
+        if L == 0 or T == 0 or len(humans) == 0:
+            return
+        b = self.cfg.behaviour
+        order = np.argsort(catalog.genre, kind="stable")
+        starts = np.searchsorted(catalog.genre[order], np.arange(self.world.n_genres + 1))
+        sizes = np.diff(starts)
+        e = self.cfg.initial_library_popularity_exponent
+        weighted = popularity is not None and e > 0
+        if weighted:
+            w = np.zeros(T)
+            k = min(len(popularity), T)
+            # + 1: a track without plays in the sampled history can still be in a collection
+            w[:k] = (np.maximum(np.asarray(popularity[:k], np.float64), 0.0) + 1.0) ** e
+            cum = np.cumsum(w[order])                      # running weight in genre order
+            base = np.concatenate([[0.0], cum])[starts]     # weight before each genre's block
+            mass = base[1:] - base[:-1]
+            sizes = np.where(mass > 0, sizes, 0)            # a genre with no plays: uniform fallback below
+        C = L * LIBRARY_CANDIDATES
+        rows, cols = [], []
+        for s in range(0, len(humans), 8192):
+            ids = humans[s:s + 8192]
+            gi = np.where(self.genres[ids, 1][:, None] >= 0,
+                          self.genres[ids][np.arange(len(ids))[:, None], rng.integers(0, 2, (len(ids), C))],
+                          self.genres[ids, 0][:, None]).astype(np.int64)
+            size = sizes[gi]
+            if weighted:
+                target = base[gi] + rng.random(gi.shape) * mass[gi]
+                pos = np.minimum(np.searchsorted(cum, target, side="right"), starts[gi + 1] - 1)
+                uniform = order[np.minimum(starts[gi] + (rng.random(gi.shape) * np.diff(starts)[gi]).astype(np.int64),
+                                           T - 1)]
+                cand = np.where(size > 0, order[np.clip(pos, 0, T - 1)],
+                                np.where(np.diff(starts)[gi] > 0, uniform, rng.integers(0, T, gi.shape)))
+            else:
+                cand = np.where(size > 0, order[np.minimum(starts[gi] + (rng.random(gi.shape) * size).astype(np.int64),
+                                                            T - 1)],
+                                rng.integers(0, T, gi.shape))
+            util = (b.w_taste * np.einsum("nd,ncd->nc", self.taste[ids], catalog.style[cand])
+                    + b.w_quality * catalog.quality[cand] + rng.gumbel(0.0, 0.5, cand.shape))
+            ok = (catalog.regions[cand] & (np.uint32(1) << self.region[ids, None].astype(np.uint32))) != 0
+            ok &= self.explicit_ok[ids, None] | ~catalog.explicit[cand]
+            util[~ok] = -np.inf
+            srt = np.argsort(cand, axis=1, kind="stable")
+            dup = np.zeros(cand.shape, bool)
+            dup[:, 1:] = np.diff(np.take_along_axis(cand, srt, axis=1), axis=1) == 0
+            np.put_along_axis(util, srt, np.where(dup, -np.inf, np.take_along_axis(util, srt, axis=1)), axis=1)
+            top = np.argpartition(-util, min(L, C) - 1, axis=1)[:, :L]
+            chosen = np.take_along_axis(cand, top, axis=1)
+            good = np.isfinite(np.take_along_axis(util, top, axis=1))
+            rows.append(np.repeat(ids, L).reshape(len(ids), L)[good])
+            cols.append(chosen[good])
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        lib = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(self.n, T))
+        lib.sum_duplicates()
+        lib.data[:] = 1.0
+        self._library = lib
+
+    def _update_library(self, ev: Events, catalog: Catalog) -> None:
+        """Affinity = decay * affinity + played fraction of every play of a saved track; a new
+        save starts at 2 (1 for saving it, 1 for the completed play that made it)."""
+        shape = (self.n, max(len(catalog), self._library.shape[1]))
+        lib = pad_csr(self._library, shape)
+        lib = sp.csr_matrix((lib.data * np.float32(self.cfg.library_decay), lib.indices, lib.indptr), shape=shape)
+        if len(ev):
+            _add_played(lib.indptr, lib.indices, lib.data, ev.listener, ev.track, ev.seconds,
+                        catalog.length_s, self.is_bot)
+            keep = ev.saved & ~self.is_bot[ev.listener]
+            if keep.any():
+                saves = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (ev.listener[keep], ev.track[keep])),
+                                      shape=shape)
+                saves.data[:] = 2.0
+                lib = (lib + saves).tocsr()
+        lib.sort_indices()
+        self._library = lib
+
+    # -- one epoch ------------------------------------------------------------------------------
+    def update(self, events: Events, catalog: Catalog, epoch: int, rng: np.random.Generator) -> tuple[int, int]:
+        """Satisfaction, libraries, churn, taste drift and arrivals after an epoch of listening.
+
+        Returns:
+            (new listeners, churned listeners).
+        """
+        cfg = self.cfg
+        ev = events
+        n = self.n
+        plays, util_sum, early_n, last = _tallies(ev.listener, ev.track, ev.seconds, ev.utility,
+                                                  catalog.length_s, self.is_bot, n)
+        heard = plays > 0
+        x = (util_sum[heard] / plays[heard] - cfg.skip_frustration * early_n[heard] / plays[heard])
+        # an arrival's first week sets its satisfaction; the epoch-0 population starts from a prior
+        first = (self.plays_total[heard] == 0) & (self.join_epoch[heard] > 0)
+        r = cfg.satisfaction_rate
+        self.satisfaction[heard] = np.where(first, x, (1 - r) * self.satisfaction[heard] + r * x)
+        self.plays_total += plays
+        has = last >= 0
+        self.last_track[has] = last[has]
+
+        if len(ev) or self._library.shape[0] < n:
+            self._update_library(ev, catalog)
+        if cfg.choice == "slate_argmax" and len(ev):
+            shape = (n, max(len(catalog), self._consumed.shape[1]))
+            human = ~self.is_bot[ev.listener]
+            new = sp.csr_matrix((np.ones(int(human.sum()), bool), (ev.listener[human], ev.track[human])),
+                                shape=shape)
+            self._consumed = (pad_csr(self._consumed, shape) + new).astype(bool).tocsr()
+
+        humans = self.active & ~self.is_bot
+        hazard = _sigmoid(cfg.churn_k0 - cfg.churn_k1 * self.satisfaction.astype(np.float64))
+        churn = humans & (rng.random(n) < hazard)
+        self.active[churn] = False
+
+        drifting = np.flatnonzero(self.active & ~self.is_bot)
+        if cfg.taste_drift > 0 and len(drifting):
+            self.taste[drifting] = normalize(self.taste[drifting]
+                                             + cfg.taste_drift * rng.standard_normal((len(drifting), self.world.d_style)))
+
+        arrivals = int(rng.poisson(cfg.arrival_rate * int((self.active & ~self.is_bot).sum())))
+        if arrivals:
+            self._append(self._draw(arrivals, rng), join_epoch=epoch + 1, is_bot=False)
+            self._library = pad_csr(self._library, (self.n, self._library.shape[1]))
+        return arrivals, int(churn.sum())

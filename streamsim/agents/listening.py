@@ -1,0 +1,629 @@
+"""The listening kernel: every exposure of an epoch, skip by skip, stream by stream.
+
+Each listener spends a weekly listening-time budget. An exposure picks a channel by the
+listener's mix, a track from that channel, draws the true utility, and decides an early skip
+(within 30 s), a later abandonment or a completed play (DESIGN.md section 3). A skipped track
+costs the seconds played, a completed one its length, so the same hours hold more streams when
+songs are short: the pay-per-stream incentive the model studies.
+
+Determinism: the random numbers of a listener are a pure function of (seed, epoch, listener id,
+draw counter) (see :mod:`agents.rng`), so events do not depend on the thread count. Output sizes
+are unknown in advance: each listener gets a slot sized from its budget, listeners that overflow
+their slot are simulated again with the exact size, and the slots are compacted.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from streamsim.agents.catalog import Catalog
+from streamsim.agents.rng import normal_quantile, stream_key, uniform_pair
+from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.events import Events
+
+LIBRARY, PERSONALISED, RADIO, EDITORIAL, SEARCH, CONTEXT = range(len(CHANNELS))
+EARLY_SKIP_S = 30.0          # the window of an "early" skip, as in Lamere 2014 and the ledger
+MAX_FAILED_DRAWS = 64        # consecutive draws that found no playable track end a listener's epoch
+SLOT_SECONDS = 60.0          # slot size: one exposure per this many budget seconds (plus SLOT_EXTRA)
+SLOT_EXTRA = 16
+BLOCK = 262_144              # listeners per kernel call (bounds the slot memory)
+CHUNK = 256                  # listeners per scheduling chunk of the parallel loop
+
+# indices into the params vector handed to the kernel
+(P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2,
+ P_SAVE_U, P_SKIP_TAU, N_PARAMS) = range(12)
+
+
+def kernel_params(scenario: Scenario) -> np.ndarray:
+    """The behaviour parameters as the float64 vector the kernel reads."""
+    b = scenario.listeners.behaviour
+    p = np.zeros(N_PARAMS, np.float64)
+    p[[P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2, P_SAVE_U, P_SKIP_TAU]] = (
+        b.w_taste, b.w_quality, b.utility_noise, b.a0, b.a1, b.a2, b.b0, b.b1, b.b2,
+        b.save_utility, b.skip_time_scale_s)
+    return p
+
+
+SIGMOID_RANGE = 16.0
+SIGMOID_STEPS = 128                 # table points per unit of x
+_SIGMOID_X = np.linspace(-SIGMOID_RANGE, SIGMOID_RANGE, int(2 * SIGMOID_RANGE * SIGMOID_STEPS) + 1)
+SIGMOID_TABLE = 1.0 / (1.0 + np.exp(-_SIGMOID_X))
+
+
+@nb.njit(inline="always", cache=True)
+def _sigmoid(x: float) -> float:
+    """The logistic function by linear interpolation in a table (absolute error < 2e-6; beyond
+    +-16 it is 1e-7 from 0 or 1). A table lookup is much shorter than ``exp`` on the critical path
+    of an exposure, which is what bounds the kernel's speed."""
+    t = (min(max(x, -SIGMOID_RANGE), SIGMOID_RANGE) + SIGMOID_RANGE) * SIGMOID_STEPS
+    i = min(int(t), SIGMOID_TABLE.shape[0] - 2)
+    f = t - i
+    return SIGMOID_TABLE[i] + f * (SIGMOID_TABLE[i + 1] - SIGMOID_TABLE[i])
+
+
+@nb.njit(inline="always", cache=True)
+def _first_above(a, lo, hi, x):
+    """The first index k in [lo, hi) with a[k] > x (hi if none): a branch-free binary search,
+    since the data-dependent branches of the textbook version are mispredicted half the time."""
+    base = lo
+    n = hi - lo
+    if n <= 0:
+        return hi
+    while n > 1:
+        half = n >> 1
+        base = base + half if a[base + half - 1] <= x else base
+        n -= half
+    return base + 1 if a[base] <= x else base
+
+
+@nb.njit(inline="always", cache=True)
+def _weighted_pick(indptr, cum, row, u):
+    """Index into the row's items, drawn with probability proportional to its weight."""
+    s = indptr[row]
+    e = indptr[row + 1]
+    if e <= s:
+        return -1
+    base = cum[s - 1] if s > 0 else 0.0
+    target = base + u * (cum[e - 1] - base)
+    return min(_first_above(cum, s, e, target), e - 1)
+
+
+@nb.njit(inline="always", cache=True)
+def _genre_pool_pick(g0, g1, indptr, items, cum, u1, u2):
+    """A track from the pool of one of the listener's (one or two) genres; -1 if none has one."""
+    valid0 = g0 >= 0 and indptr[g0 + 1] > indptr[g0]
+    valid1 = g1 >= 0 and indptr[g1 + 1] > indptr[g1]
+    if valid0 and valid1:
+        g = g0 if u1 < 0.5 else g1
+    elif valid0:
+        g = g0
+    elif valid1:
+        g = g1
+    else:
+        return -1
+    return items[_weighted_pick(indptr, cum, g, u2)]
+
+
+@nb.njit(parallel=True, cache=True, error_model="numpy")
+def _simulate(lids, offsets, caps, seed, epoch, params,
+              taste, budget, attention, region, explicit_ok, genres, mix, context_of,
+              lib_indptr, lib_indices, lib_cum,
+              pers_row, pers_items, radio_seed, nbr_row, nbr_items,
+              ed_indptr, ed_items, ed_cum, se_indptr, se_items, se_cum,
+              cx_indptr, cx_items, cx_cum,
+              style, quality, length, intro, explicit, regions,
+              out_track, out_channel, out_seconds, out_utility, out_saved, counts):
+    """Simulate the epoch of each listener in ``lids``; write at most ``caps[i]`` events at
+    ``offsets[i]`` and return the true number of exposures in ``counts[i]``."""
+    w_taste = params[P_W_TASTE]
+    w_quality = params[P_W_QUALITY]
+    noise_sd = params[P_NOISE]
+    a0, a1, a2 = params[P_A0], params[P_A1], params[P_A2]
+    b0, b1, b2 = params[P_B0], params[P_B1], params[P_B2]
+    save_u = params[P_SAVE_U]
+    tau = params[P_SKIP_TAU]
+    trunc30 = 1.0 - math.exp(-EARLY_SKIP_S / tau)
+    d = taste.shape[1]
+    n_slate = pers_items.shape[1]
+    n_nbr = nbr_items.shape[1]
+    for i in nb.prange(len(lids)):
+        lid = lids[i]
+        key = stream_key(seed, epoch, lid)
+        ctr = 0
+        w = np.empty(6, np.float64)
+        for c in range(6):
+            w[c] = mix[lid, c]
+        t_left = float(budget[lid])
+        anchor = radio_seed[lid]
+        cursor = 0
+        fails = 0
+        k = 0
+        prow = pers_row[lid]
+        base = offsets[i]
+        cap = caps[i]
+        inv_att = 1.0 / max(float(attention[lid]), 1e-3)
+        reg_bit = np.uint32(1) << np.uint32(region[lid])
+        g0 = np.int64(genres[lid, 0])
+        g1 = np.int64(genres[lid, 1])
+        while t_left > 0.0 and fails < MAX_FAILED_DRAWS:
+            total = 0.0
+            for c in range(6):
+                total += w[c]
+            if total <= 0.0:
+                break
+            u, u1 = uniform_pair(key, ctr)
+            u2, u_noise = uniform_pair(key, ctr + 1)
+            v1, v2 = uniform_pair(key, ctr + 2)
+            ctr += 3
+            u *= total
+            ch = 5
+            acc = 0.0
+            for c in range(6):
+                acc += w[c]
+                if u < acc and w[c] > 0.0:
+                    ch = c
+                    break
+            j = -1
+            if ch == LIBRARY:
+                kk = _weighted_pick(lib_indptr, lib_cum, lid, u1)
+                if kk < 0:
+                    w[LIBRARY] = 0.0
+                    continue
+                j = lib_indices[kk]
+            elif ch == PERSONALISED:
+                if prow < 0 or cursor >= n_slate or pers_items[prow, cursor] < 0:
+                    w[PERSONALISED] = 0.0
+                    continue
+                j = pers_items[prow, cursor]
+                cursor += 1
+            elif ch == RADIO:
+                if anchor < 0 or nbr_row[anchor] < 0:
+                    fails += 1
+                    continue
+                r = nbr_row[anchor]
+                m = 0
+                while m < n_nbr and nbr_items[r, m] >= 0:
+                    m += 1
+                if m == 0:
+                    fails += 1
+                    continue
+                j = nbr_items[r, min(int(u1 * m), m - 1)]
+            elif ch == EDITORIAL:
+                j = _genre_pool_pick(g0, g1, ed_indptr, ed_items, ed_cum, u1, u2)
+                if j < 0:
+                    w[EDITORIAL] = 0.0
+                    continue
+            elif ch == SEARCH:
+                j = _genre_pool_pick(g0, g1, se_indptr, se_items, se_cum, u1, u2)
+                if j < 0:
+                    w[SEARCH] = 0.0
+                    continue
+            else:
+                cx = context_of[lid]
+                kk = _weighted_pick(cx_indptr, cx_cum, cx, u1) if cx >= 0 else -1
+                if kk < 0:
+                    w[CONTEXT] = 0.0
+                    continue
+                j = cx_items[kk]
+            if (regions[j] & reg_bit) == 0 or (explicit[j] and not explicit_ok[lid]):
+                fails += 1
+                continue
+            fails = 0
+
+            dot = 0.0
+            for q in range(d):
+                dot += float(taste[lid, q]) * float(style[j, q])
+            util = w_taste * dot + w_quality * quality[j] + noise_sd * normal_quantile(u_noise)
+            ln = float(length[j])
+            p_early = _sigmoid(a0 - a1 * util + a2 * (float(intro[j]) - 10.0) / 10.0 * inv_att)
+            p_abandon = _sigmoid(b0 - b1 * util + b2 * (ln - 210.0) / 60.0)
+            # Every outcome is computed and then selected, without branching on the utility: a
+            # mispredicted branch at the end of this dependency chain costs more than the arithmetic.
+            early = v1 < p_early
+            # given v1 >= p_early, (v1 - p_early) / (1 - p_early) is a fresh uniform
+            v3 = (v1 - p_early) / max(1.0 - p_early, 1e-12)
+            abandon = (not early) & (ln > EARLY_SKIP_S) & (v3 < p_abandon)
+            # the early-skip moment: exponential truncated to (0, min(30 s, length)), so skips
+            # cluster in the first seconds
+            trunc = trunc30 if ln >= EARLY_SKIP_S else 1.0 - math.exp(-ln / tau)
+            s_skip = -tau * math.log(1.0 - v2 * trunc)
+            s_late = EARLY_SKIP_S + (ln - EARLY_SKIP_S) * v2
+            fe = 1.0 if early else 0.0
+            fa = 1.0 if abandon else 0.0
+            secs = fe * s_skip + (1.0 - fe) * (fa * s_late + (1.0 - fa) * ln)
+            # a save candidate; tracks already in the library are dropped after the kernel
+            saved = (not early) & (not abandon) & (util > save_u) & (ch != LIBRARY)
+            anchor = j if (not early) & (nbr_row[j] >= 0) else anchor
+            if k < cap:
+                pos = base + k
+                out_track[pos] = j
+                out_channel[pos] = ch
+                out_seconds[pos] = secs
+                out_utility[pos] = util
+                out_saved[pos] = saved
+            k += 1
+            t_left -= secs
+        counts[i] = k
+
+
+@nb.njit(parallel=True, cache=True)
+def _compact(counts, offsets1, offsets2, over, starts,
+             t1, c1, s1, u1, v1, t2, c2, s2, u2, v2,
+             out_track, out_channel, out_seconds, out_utility, out_saved):
+    """Copy each listener's events from its slot (first pass, or the rerun if it overflowed)."""
+    for i in nb.prange(len(counts)):
+        dst = starts[i]
+        if over[i]:
+            src = offsets2[i]
+            for k in range(counts[i]):
+                out_track[dst + k] = t2[src + k]
+                out_channel[dst + k] = c2[src + k]
+                out_seconds[dst + k] = s2[src + k]
+                out_utility[dst + k] = u2[src + k]
+                out_saved[dst + k] = v2[src + k]
+        else:
+            src = offsets1[i]
+            for k in range(counts[i]):
+                out_track[dst + k] = t1[src + k]
+                out_channel[dst + k] = c1[src + k]
+                out_seconds[dst + k] = s1[src + k]
+                out_utility[dst + k] = u1[src + k]
+                out_saved[dst + k] = v1[src + k]
+
+
+def _buffers(total: int):
+    return (np.empty(total, np.int32), np.empty(total, np.int8), np.empty(total, np.float32),
+            np.empty(total, np.float32), np.empty(total, np.bool_))
+
+
+_SLOTS: list[np.ndarray] = []
+
+
+def _slot_buffers(total: int):
+    """The first-pass slot buffers, kept between calls and grown only when too small.
+
+    They are the kernel's largest allocation (about 1.5 times the epoch's events); fresh pages
+    every epoch cost the kernel (zeroing by the OS) as much time as the simulation itself.
+    """
+    global _SLOTS
+    if not _SLOTS or len(_SLOTS[0]) < total:
+        _SLOTS = list(_buffers(int(total * 1.25) + 1024))
+    return tuple(b[:total] for b in _SLOTS)
+
+
+def _offsets(caps: np.ndarray) -> np.ndarray:
+    off = np.zeros(len(caps), np.int64)
+    np.cumsum(caps[:-1], out=off[1:])
+    return off
+
+
+def _run_block(lids, listeners, slates, catalog, params, seed, epoch) -> Events:
+    sl = slates
+    caps = (listeners.budget_s[lids] / SLOT_SECONDS).astype(np.int64) + SLOT_EXTRA
+    args = (seed, epoch, params,
+            listeners.taste, listeners.budget_s, listeners.attention, listeners.region,
+            listeners.explicit_ok, listeners.genres, sl.mix, sl.context_of,
+            sl.library.indptr, sl.library.items, sl.library.cum,
+            sl.personalised_row, sl.personalised_items, sl.radio_seed, sl.neighbour_row, sl.neighbour_items,
+            sl.editorial.indptr, sl.editorial.items, sl.editorial.cum,
+            sl.search.indptr, sl.search.items, sl.search.cum,
+            sl.context.indptr, sl.context.items, sl.context.cum,
+            catalog.style, catalog.quality, catalog.length_s, catalog.intro_s, catalog.explicit, catalog.regions)
+    off1 = _offsets(caps)
+    buf1 = _slot_buffers(int(caps.sum()))
+    counts = np.zeros(len(lids), np.int64)
+    with nb.parallel_chunksize(CHUNK):   # dynamic scheduling: listeners differ a lot in work
+        _simulate(lids, off1, caps, *args, *buf1, counts)
+    over = counts > caps
+    off2 = np.zeros(len(lids), np.int64)
+    buf2 = _buffers(0)
+    if over.any():
+        # only the listeners that overflowed their slot run again, with the exact size
+        again = np.flatnonzero(over)
+        caps2 = counts[again]
+        off2[again] = _offsets(caps2)
+        buf2 = _buffers(int(caps2.sum()))
+        _simulate(lids[again], off2[again], caps2, *args, *buf2, np.zeros(len(again), np.int64))
+    starts = _offsets(counts)
+    out = _buffers(int(counts.sum()))
+    _compact(counts, off1, off2, over, starts, *buf1, *buf2, *out)
+    track, channel, seconds, utility, saved = out
+    listener = np.repeat(lids.astype(np.int32), counts)
+    drop_known_saves(saved, listener, track, slates.library)
+    return Events(listener, track, channel, seconds, utility, saved)
+
+
+@nb.njit(parallel=True, cache=True)
+def _drop_known(saved, listener, track, indptr, items):
+    for i in nb.prange(len(saved)):
+        if saved[i]:
+            row = listener[i]
+            s = indptr[row]
+            e = indptr[row + 1]
+            k = _first_above(items, s, e, track[i] - 1)
+            if k < e and items[k] == track[i]:
+                saved[i] = False
+
+
+def drop_known_saves(saved: np.ndarray, listener: np.ndarray, track: np.ndarray, library) -> None:
+    """Clear the save flag (in place) of tracks that were already in the listener's library
+    (library rows hold sorted track ids)."""
+    if len(library.items):
+        _drop_known(saved, listener, track, library.indptr, library.items)
+
+
+def listen(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int, seed: int) -> Events:
+    """All exposures of one epoch for the listeners the slates serve.
+
+    Args:
+        listeners: the ListenerPopulation (taste, budget, attention, region, filters, genres).
+        slates: what build_slates made for this epoch.
+        catalog: the tracks.
+        scenario: behaviour parameters and the choice mode.
+        epoch: the epoch number (part of every listener's random-stream key).
+        seed: the run's kernel seed (the other part).
+    Returns:
+        Events ordered by listener id, then by time within the epoch.
+    """
+    if scenario.listeners.choice == "slate_argmax":
+        return listen_argmax(listeners, slates, catalog, scenario)
+    lids = np.asarray(slates.listeners, np.int64)
+    if len(lids) == 0 or len(catalog) == 0:
+        return Events.empty()
+    params = kernel_params(scenario)
+    parts = [_run_block(lids[s:s + BLOCK], listeners, slates, catalog, params, int(seed), int(epoch))
+             for s in range(0, len(lids), BLOCK)]
+    return parts[0] if len(parts) == 1 else Events.concat(parts)
+
+
+def listen_argmax(listeners, slates, catalog: Catalog, scenario: Scenario) -> Events:
+    """Replication mode (Chaney et al. 2018; T-RECS): one item per listener per epoch.
+
+    Each served listener consumes the item of its personalised slate with the highest true
+    (noise-free) utility, penalised by ``rank_attention * log(rank)``: the log of the utility
+    score ``exp(U) * rank^-rank_attention``, which keeps the rank weighting meaningful when U is
+    negative. Slates arrive with already consumed items removed (build_slates), so there are no
+    repeats. The item is played in full.
+    """
+    users = slates.personalised_users
+    items = slates.personalised_items
+    valid = items >= 0
+    if len(users) == 0 or not valid.any():
+        return Events.empty()
+    b = scenario.listeners.behaviour
+    safe = np.where(valid, items, 0)
+    cos = np.einsum("nd,nkd->nk", listeners.taste[users], catalog.style[safe])
+    util = (b.w_taste * cos + b.w_quality * catalog.quality[safe]).astype(np.float64)
+    rank = np.arange(1, items.shape[1] + 1, dtype=np.float64)
+    score = util - scenario.listeners.rank_attention * np.log(rank)[None, :]
+    score[~valid] = -np.inf
+    has = valid.any(axis=1)
+    best = np.argmax(score, axis=1)[has]
+    rows = np.flatnonzero(has)
+    track = items[rows, best]
+    return Events(users[rows], track, np.full(len(rows), PERSONALISED, np.int8),
+                  catalog.length_s[track], util[rows, best], np.zeros(len(rows), bool))
+
+
+# ----------------------------------------------------------------------------------------------
+# Calibration figures (calibration.md C1, C2, C4), measured on any epoch's events.
+
+def calibration_figures(events: Events, catalog: Catalog, n_active: int,
+                        stream_threshold_s: float = 30.0) -> dict[str, float]:
+    """C1 skip shares, C2 streams per active listener, C4 channel shares of streams.
+
+    Args:
+        events: one epoch of exposures (human listeners only).
+        catalog: the tracks (for lengths).
+        n_active: active listeners in that epoch (the denominator of C2).
+        stream_threshold_s: seconds that make a stream.
+    """
+    secs = events.seconds
+    length = catalog.length_s[events.track]
+    completed = secs >= length
+    n = max(len(events), 1)
+    skipped = ~completed
+    within5 = (secs < 5.0) & skipped
+    within30 = (secs < EARLY_SKIP_S) & skipped
+    stream = secs >= stream_threshold_s
+    per_listener = np.bincount(events.listener[stream], minlength=int(events.listener.max(initial=-1)) + 1)
+    counts = np.concatenate([per_listener[per_listener > 0],
+                             np.zeros(max(n_active - int((per_listener > 0).sum()), 0), np.int64)])
+    counts = np.sort(counts)[::-1]
+    top20 = counts[: max(int(round(0.2 * len(counts))), 1)].sum() / max(counts.sum(), 1)
+    by_channel = np.bincount(events.channel[stream], minlength=len(CHANNELS)) / max(stream.sum(), 1)
+    mean = counts.mean() if len(counts) else 0.0
+    sd = counts.std() if len(counts) else 0.0
+    skew = float(((counts - mean) ** 3).mean() / sd ** 3) if sd > 0 else 0.0
+    return {
+        "C1_skip_5s": float(within5.sum() / n),
+        "C1_skip_30s": float(within30.sum() / n),
+        "C1_skip_before_end": float(skipped.sum() / n),
+        "C1_skips_in_first_30s": float(within30.sum() / max(skipped.sum(), 1)),
+        "C2_streams_per_active": float(mean),
+        "C2_streams_median": float(np.median(counts)) if len(counts) else 0.0,
+        "C2_streams_skewness": skew,
+        "C2_top20_share": float(top20),
+        "C4_programmed": float(by_channel[PERSONALISED] + by_channel[RADIO] + by_channel[EDITORIAL]),
+        "C4_library": float(by_channel[LIBRARY]),
+        "C4_search": float(by_channel[SEARCH]),
+        "C4_context": float(by_channel[CONTEXT]),
+        "exposures_per_active": float(len(events) / max(n_active, 1)),
+    }
+
+
+CALIBRATION_BANDS = {
+    "C1_skip_5s": (0.20, 0.30), "C1_skip_30s": (0.30, 0.40), "C1_skip_before_end": (0.40, 0.55),
+    "C1_skips_in_first_30s": (0.60, 1.0), "C2_streams_per_active": (50.0, 250.0),
+    "C2_top20_share": (0.20, 1.0), "C4_programmed": (0.20, 0.45), "C4_library": (0.30, 0.45),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Calibration harness: a realistic synthetic catalog and stand-ins for the ledger and the
+# recommender, so the kernel can be calibrated and benchmarked on its own.
+
+def synthetic_catalog(scenario: Scenario, world, n_tracks: int, rng: np.random.Generator,
+                      tracks_per_artist: int = 15):
+    """A back catalog drawn as DESIGN.md section 2 describes, and each track's prior popularity.
+
+    Artists: genre by genre popularity, home style ``normalize(centre + 0.35 noise)``, talent
+    N(0, 1), fame Pareto(1.2). Tracks: style ``normalize(home + 0.2 noise)``, quality
+    N(talent, 0.3), length N(215, 45) s (at least 60), intro N(15, 8) s (at least 0), tags the
+    nearest tag centres. Prior popularity ~ fame^1.2 * exp(quality), scaled to ~10 plays a track.
+    """
+    from streamsim.agents.world import normalize
+    c = scenario.catalog
+    n_art = max(n_tracks // tracks_per_artist, 1)
+    genre_a = rng.choice(world.n_genres, n_art, p=world.genre_pop)
+    home = normalize(world.genre_centres[genre_a] + 0.35 * rng.standard_normal((n_art, world.d_style)))
+    talent = rng.standard_normal(n_art)
+    fame = rng.pareto(1.2, n_art) + 1.0
+    artist = rng.integers(0, n_art, n_tracks).astype(np.int32)
+    style = normalize(home[artist] + c.style_noise * rng.standard_normal((n_tracks, world.d_style)))
+    quality = talent[artist] + c.quality_sd * rng.standard_normal(n_tracks)
+    tag_score = style @ world.tag_centres.T
+    tags = np.argsort(-tag_score, axis=1)[:, : c.tags_per_track].astype(np.int16)
+    catalog = Catalog(world.d_style, world.audio_map.shape[1], c.tags_per_track)
+    catalog.append(artist=artist, genre=genre_a[artist], style=style, quality=quality,
+                   length_s=np.maximum(rng.normal(c.length_mean_s, c.length_sd_s, n_tracks), 60.0),
+                   intro_s=np.maximum(rng.normal(c.intro_mean_s, c.intro_sd_s, n_tracks), 0.0),
+                   release_epoch=-rng.integers(1, 260, n_tracks), audio=world.audio(style, rng),
+                   tags=tags, explicit=rng.random(n_tracks) < c.explicit_share,
+                   regions=np.full(n_tracks, 0xFFFFFFFF, np.uint32), fraud=np.zeros(n_tracks, bool))
+    prior = fame[artist] ** 1.2 * np.exp(quality)
+    prior = np.round(10.0 * prior / prior.mean()).astype(np.int64)
+    return catalog, prior
+
+
+class FakeLedger:
+    """The ledger's read side that channels use: last epoch's streams and recently heard pairs."""
+
+    def __init__(self, track_streams: np.ndarray, threshold_s: float = 30.0, keep: int = 4):
+        self.track_streams_last = np.asarray(track_streams, np.int64)
+        self.track_streams_total = self.track_streams_last.copy()
+        self.threshold_s = threshold_s
+        self._heard: list[tuple[np.ndarray, np.ndarray]] = []
+        self.keep = keep
+
+    def record(self, events: Events, n_tracks: int) -> None:
+        stream = events.seconds >= self.threshold_s
+        self.track_streams_last = np.bincount(events.track[stream], minlength=n_tracks).astype(np.int64)
+        self.track_streams_total = _grow_to(self.track_streams_total, n_tracks) + self.track_streams_last
+        self._heard = (self._heard + [(events.listener, events.track)])[-self.keep:]
+
+    def recent_heard(self, n_listeners: int, n_tracks: int, epochs: int | None = None):
+        import scipy.sparse as sp
+        parts = self._heard[-(epochs or self.keep):]
+        if not parts:
+            return sp.csr_matrix((n_listeners, n_tracks), dtype=bool)
+        rows = np.concatenate([p[0] for p in parts])
+        cols = np.concatenate([p[1] for p in parts])
+        m = sp.csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(n_listeners, n_tracks))
+        m.sum_duplicates()
+        return m
+
+
+def _grow_to(a: np.ndarray, n: int) -> np.ndarray:
+    return a if len(a) >= n else np.concatenate([a, np.zeros(n - len(a), a.dtype)])
+
+
+class NoisyOracle:
+    """A stand-in recommender: expected true utility plus Gaussian noise, so its slates are good
+    but not perfect (roughly what a trained factor model serves)."""
+
+    def __init__(self, taste: np.ndarray, catalog: Catalog, w_taste: float, w_quality: float,
+                 noise: float, seed: int = 0):
+        self.taste, self.catalog = taste, catalog
+        self.w_taste, self.w_quality, self.noise = w_taste, w_quality, noise
+        self.rng = np.random.default_rng(seed)
+
+    def recommend(self, users, k, exclude=None, allowed=None):
+        cat = self.catalog
+        out = np.full((len(users), k), -1, np.int32)
+        scores = np.zeros((len(users), k), np.float32)
+        for s in range(0, len(users), 1024):
+            u = users[s:s + 1024]
+            sc = (self.w_taste * self.taste[u] @ cat.style.T + self.w_quality * cat.quality[None, :]
+                  + self.noise * self.rng.standard_normal((len(u), len(cat)))).astype(np.float32)
+            if allowed is not None:
+                sc[:, ~allowed] = -np.inf
+            if exclude is not None:
+                ex = exclude[u].tocoo()
+                sc[ex.row, ex.col] = -np.inf
+            top = np.argpartition(-sc, k, axis=1)[:, :k]
+            top = np.take_along_axis(top, np.argsort(-np.take_along_axis(sc, top, axis=1), axis=1), axis=1)
+            out[s:s + len(u)] = top
+            scores[s:s + len(u)] = np.take_along_axis(sc, top, axis=1)
+        out[~np.isfinite(scores)] = -1
+        return out, scores
+
+    def similar_items(self, items, k, allowed=None):
+        """Nearest tracks by hidden style (computed once for the whole catalog and cached)."""
+        from streamsim.agents.world import normalize
+        cat = self.catalog
+        if getattr(self, "_nbr", None) is None or self._nbr.shape != (len(cat), k):
+            emb = normalize(cat.style)
+            nbr = np.empty((len(cat), k), np.int32)
+            for s in range(0, len(cat), 2048):
+                sc = emb[s:s + 2048] @ emb.T
+                sc[np.arange(sc.shape[0]), np.arange(s, s + sc.shape[0])] = -np.inf
+                nbr[s:s + 2048] = np.argpartition(-sc, k, axis=1)[:, :k]
+            self._nbr = nbr
+        out = self._nbr[items].copy()
+        if allowed is not None:
+            out[~allowed[out]] = -1
+        return out, np.zeros(out.shape, np.float32)
+
+
+def calibration_run(scenario: Scenario, n_listeners: int = 5000, n_tracks: int = 20000,
+                    epochs: int = 6, seed: int = 1, rec_noise: float = 2.0) -> list[dict[str, float]]:
+    """Run listeners and channels alone for a few epochs and measure C1, C2 and C4 each epoch.
+
+    Editorial playlists are the most streamed tracks of each genre; the recommender is a noisy
+    oracle; the ledger is a stand-in. Returns one dict of figures per epoch.
+    """
+    import mesa
+
+    from streamsim.agents.channels import Playlists, build_slates
+    from streamsim.agents.listeners import ListenerPopulation
+    from streamsim.agents.world import World
+
+    scenario = scenario.replace(**{"listeners.count": n_listeners})
+    rng = np.random.default_rng(seed)
+    world = World.generate(scenario, rng)
+    catalog, prior = synthetic_catalog(scenario, world, n_tracks, rng)
+    model = mesa.Model(rng=np.random.default_rng(seed))
+    listeners = ListenerPopulation(model, scenario, world, np.random.default_rng(seed + 1))
+    b = scenario.listeners.behaviour
+    rec = NoisyOracle(listeners.taste, catalog, b.w_taste, b.w_quality, rec_noise, seed)
+    ledger = FakeLedger(prior, b.stream_threshold_s, max(scenario.recommender.exclude_heard_epochs, 1))
+    ch = scenario.channels
+    rows = []
+    for epoch in range(epochs):
+        rec.taste = listeners.taste
+        pl_items, pl_genre = [], []
+        for g in range(world.n_genres):
+            ids = np.flatnonzero(catalog.genre == g)
+            top = ids[np.argsort(-ledger.track_streams_last[ids], kind="stable")]
+            for p in range(ch.editorial_playlists_per_genre):
+                chunk = top[p * ch.editorial_capacity:(p + 1) * ch.editorial_capacity]
+                pl_items.append(np.pad(chunk, (0, ch.editorial_capacity - len(chunk)), constant_values=-1))
+                pl_genre.append(g)
+        playlists = Playlists(np.array(pl_items, np.int32).reshape(-1, ch.editorial_capacity),
+                              np.array(pl_genre, np.int16))
+        n_active = int((listeners.active & ~listeners.is_bot).sum())
+        slates = build_slates(listeners, catalog, world, ledger, rec, playlists, scenario, epoch, rng)
+        events = listen(listeners, slates, catalog, scenario, epoch, seed)
+        ledger.record(events, len(catalog))
+        row = calibration_figures(events, catalog, n_active, b.stream_threshold_s)
+        new, churned = listeners.update(events, catalog, epoch, rng)
+        row.update(epoch=epoch, new_listeners=new, churned=churned,
+                   library_mean=float(np.diff(listeners.library_csr(len(catalog)).indptr).mean()),
+                   satisfaction_mean=float(listeners.satisfaction[listeners.active].mean()))
+        rows.append(row)
+        rec.taste = listeners.taste
+    return rows

@@ -1,0 +1,1 @@
+"""Money: revenue, the rights-holder pool and the payout rules, as pure functions."""

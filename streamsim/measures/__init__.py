@@ -1,0 +1,1 @@
+"""Measurement: the metrics of each epoch, read from the epoch's record."""

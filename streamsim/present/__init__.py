@@ -1,0 +1,1 @@
+"""Presentation: summaries, progress, figures and reports."""

@@ -1,0 +1,1 @@
+"""Runs, sweeps and calibration: turning scenarios into results on disk."""

@@ -20,7 +20,9 @@ import numpy as np
 
 from streamsim.agents.channels import Playlists, build_slates
 from streamsim.agents.listeners import ListenerPopulation
-from streamsim.agents.listening import (CALIBRATION_BANDS, FakeLedger, calibration_run, listen, synthetic_catalog)
+from streamsim.agents.listening import listen
+from streamsim.studies.calibration import BANDS
+from streamsim.testing import FakeLedger, calibration_run, synthetic_catalog
 from streamsim.agents.world import World
 from streamsim.core.config import Scenario
 
@@ -67,6 +69,7 @@ def throughput(n_listeners: int, n_tracks: int, epochs: int, seed: int) -> None:
         items[g, :len(ids)] = ids
     playlists = Playlists(items, np.arange(G, dtype=np.int16))
     pop.plays_total[:] = sc.listeners.cf_min_interactions   # warm listeners: the common path
+    pop.seed_libraries(catalog, rng, prior.astype(np.float64))
     slates = build_slates(pop, catalog, world, ledger, rec, playlists, sc, 0, rng)
     print(f"inputs: {n_listeners:,} listeners, {n_tracks:,} tracks, built in {time.perf_counter() - t0:.1f} s; "
           f"numba threads {numba.get_num_threads()}")
@@ -99,7 +102,7 @@ def calibrate(n_listeners: int, n_tracks: int, epochs: int, seed: int) -> None:
     for key in last:
         if key == "epoch":
             continue
-        band = CALIBRATION_BANDS.get(key)
+        band = BANDS.get(key)
         mark = "" if band is None else ("ok" if band[0] <= last[key] <= band[1] else "OUT")
         band_s = "" if band is None else f"{band[0]:g}-{band[1]:g} {mark}"
         print(f"{key:28s} {rows[0][key]:9.3f} {last[key]:9.3f}   {band_s}")

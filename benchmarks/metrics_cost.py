@@ -1,7 +1,7 @@
 """Cost of the per-epoch metrics and payouts at scale: ``python benchmarks/metrics_cost.py``.
 
 Builds synthetic inputs (100,000 listeners, ~10 M exposures by default) and prints the
-seconds of ``metrics.collect``, ``metrics.artist_rows`` and ``payouts.settle_all`` (best of
+seconds of ``measures.registry.collect``, ``measures.artists.artist_rows`` and ``rules.settle_all`` (best of
 ``--repeat`` runs, after one warm-up run that compiles the numba kernels).
 """
 
@@ -12,9 +12,11 @@ import time
 
 import numpy as np
 
-from streamsim.measures import metrics
-from streamsim.economics import payouts
-from streamsim.core.config import PayoutsConfig
+from streamsim.economics import rules
+from streamsim.measures.artists import artist_rows
+from streamsim.measures.registry import collect
+from streamsim.measures.view import EpochView
+from streamsim.testing import synthetic_record
 
 
 def best_of(fn, repeat: int) -> float:
@@ -37,22 +39,21 @@ def main() -> None:
     args = ap.parse_args()
 
     start = time.perf_counter()
-    inp = metrics.synthetic_inputs(args.listeners, args.tracks, args.artists, args.exposures, seed=1)
+    rec, scenario = synthetic_record(args.listeners, args.tracks, args.artists, args.exposures, seed=1)
     print(f"inputs: {args.listeners:,} listeners, {args.tracks:,} tracks, {args.artists:,} artists, "
-          f"{args.exposures:,} exposures, {len(inp.table):,} (listener, track) stream rows "
+          f"{args.exposures:,} exposures, {len(rec.table):,} (listener, track) stream rows "
           f"(built in {time.perf_counter() - start:.1f} s)")
 
-    cfg = PayoutsConfig()
-    scale = payouts.auto_scale(inp.track_streams_total, args.tracks)
-    trailing = inp.track_streams_total
-    settle = best_of(lambda: payouts.settle_all(inp.table, inp.revenue, args.tracks, args.artists, cfg,
-                                                trailing, scale), args.repeat)
-    collect = best_of(lambda: metrics.collect(inp), args.repeat)
-    rows = best_of(lambda: metrics.artist_rows(inp), args.repeat)
-    row = metrics.collect(inp)
+    cfg = scenario.payouts
+    trailing = rec.tracks.streams_total
+    settle = best_of(lambda: rules.settle_all(rec.table, rec.revenue, args.tracks, args.artists, cfg,
+                                                trailing, rec.scale), args.repeat)
+    collect_s = best_of(lambda: collect(EpochView(rec, scenario)), args.repeat)
+    rows = best_of(lambda: artist_rows(EpochView(rec, scenario)), args.repeat)
+    row = collect(EpochView(rec, scenario))
     assert all(np.isfinite(v) for v in row.values())
     print(f"settle_all   {settle:7.3f} s")
-    print(f"collect      {collect:7.3f} s")
+    print(f"collect      {collect_s:7.3f} s")
     print(f"artist_rows  {rows:7.3f} s")
 
 

@@ -30,14 +30,15 @@ def main() -> None:
     epoch_times: list[float] = []
     last = [time.perf_counter()]
 
-    def tick(model) -> None:
-        now = time.perf_counter()
-        epoch_times.append(now - last[0])
-        last[0] = now
+    class Tick:
+        def on_record(self, record) -> None:
+            now = time.perf_counter()
+            epoch_times.append(now - last[0])
+            last[0] = now
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        run_dir = runner.run(scenario, out_root=tmp, on_epoch=tick)
+        run_dir = runner.run(scenario, out_root=tmp, observers=(Tick(),))
         total = time.perf_counter() - start
         seconds = runner.load_run(run_dir)["manifest"]["seconds"]
 

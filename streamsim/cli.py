@@ -1,6 +1,6 @@
 """The ``streamsim`` command line: validate scenarios, run them, show and calibrate results.
 
-User errors (a bad scenario, a missing file, a folder that is not a run) print one readable
+A thin layer over the Python API (:mod:`streamsim.api`). User errors (a bad scenario, a missing file, a folder that is not a run) print one readable
 message per problem on stderr and exit with code 2, never a traceback.
 """
 
@@ -77,11 +77,11 @@ def run(file: Annotated[Path, typer.Argument(help="scenario file")],
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False) -> None:
     """Run one scenario and write its results under outputs/<scenario>/<run-id>/."""
     scenario = load_or_fail(file, sets, seed, epochs, out_dir)
-    from streamsim.studies import runner
+    from streamsim import api
 
     if threads is not None:
         _set_threads(threads)
-    run_dir = runner.run(scenario, quiet=quiet, n_threads=threads)
+    run_dir = api.run(scenario, quiet=quiet, n_threads=threads)
     if not quiet:
         _summary(run_dir)
     typer.echo(f"results: {run_dir}")
@@ -122,18 +122,18 @@ def _set_threads(n: int) -> None:
 
 
 def _summary(run_dir: Path) -> None:
-    from streamsim.studies import runner
+    from streamsim import api
     from streamsim.present.summary import summary_rows
 
     try:
-        data = runner.load_run(run_dir)
-    except (FileNotFoundError, ValueError) as exc:
+        result = api.open_run(run_dir)
+    except (FileNotFoundError, ValueError, config.ScenarioError) as exc:
         fail([str(exc)])
-    man = data["manifest"]
+    man = result.manifest
     table = Table(title=f"{man['scenario']} / {man['run_id']}  (seed {man['seed']}, {man['epochs']} epochs)")
     for col in ("metric", "first epoch", "last epoch", "mean"):
         table.add_column(col, justify="right" if col != "metric" else "left")
-    for name, first, last, mean in summary_rows(data["metrics"]):
+    for name, first, last, mean in summary_rows(result.metrics):
         table.add_row(name, first, last, mean)
     out.print(table)
     secs = man.get("seconds", {})

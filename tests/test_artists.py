@@ -6,7 +6,8 @@ import mesa
 import numpy as np
 import pytest
 
-from streamsim.agents.artists import (EMERGING, ESTABLISHED, SUPERSTAR, Artist, ArtistPopulation,
+from streamsim.core.codes import Tier
+from streamsim.agents.artists import (Artist, ArtistPopulation,
                             major_probability, top_features)
 from streamsim.agents.catalog import Catalog
 from streamsim.agents.world import World
@@ -63,9 +64,9 @@ def test_mesa_agents_are_views(base):
 def test_tiers_follow_fame_shares(base):
     _, _, _, pop, _ = base
     counts = np.bincount(pop.tier, minlength=3)
-    assert counts[SUPERSTAR] == 20 and counts[ESTABLISHED] == 180 and counts[EMERGING] == 1800
-    assert pop.fame[pop.tier == SUPERSTAR].min() >= pop.fame[pop.tier == ESTABLISHED].max()
-    assert pop.fame[pop.tier == ESTABLISHED].min() >= pop.fame[pop.tier == EMERGING].max()
+    assert counts[Tier.SUPERSTAR] == 20 and counts[Tier.ESTABLISHED] == 180 and counts[Tier.EMERGING] == 1800
+    assert pop.fame[pop.tier == Tier.SUPERSTAR].min() >= pop.fame[pop.tier == Tier.ESTABLISHED].max()
+    assert pop.fame[pop.tier == Tier.ESTABLISHED].min() >= pop.fame[pop.tier == Tier.EMERGING].max()
 
 
 def test_major_probability_rises_with_fame(base):
@@ -74,7 +75,7 @@ def test_major_probability_rises_with_fame(base):
     assert np.all(np.diff(p) > 0)
     assert p[0] == pytest.approx(sc.artists.major_prob_min)
     assert p[-1] == pytest.approx(sc.artists.major_prob_max, abs=1e-6)
-    by_tier = [pop.major[pop.tier == t].mean() for t in (SUPERSTAR, ESTABLISHED, EMERGING)]
+    by_tier = [pop.major[pop.tier == t].mean() for t in (Tier.SUPERSTAR, Tier.ESTABLISHED, Tier.EMERGING)]
     assert by_tier[0] > by_tier[2] and by_tier[1] > by_tier[2]
 
 
@@ -121,7 +122,7 @@ def test_release_counts_match_poisson_rate():
     assert abs(got - expected) < 4 * np.sqrt(expected)
     # more famous artists release more
     per_artist = np.bincount(cat.artist[n0:], minlength=pop.n)
-    assert per_artist[pop.tier == SUPERSTAR].mean() > per_artist[pop.tier == EMERGING].mean()
+    assert per_artist[pop.tier == Tier.SUPERSTAR].mean() > per_artist[pop.tier == Tier.EMERGING].mean()
 
 
 def test_enter_adds_emerging_artists_without_back_catalog():
@@ -130,7 +131,7 @@ def test_enter_adds_emerging_artists_without_back_catalog():
     new = pop.enter(5, rng)
     assert 20 < len(new) < 90
     np.testing.assert_array_equal(new, np.arange(n0, pop.n))
-    assert (pop.tier[new] == EMERGING).all() and (pop.entry_epoch[new] == 5).all()
+    assert (pop.tier[new] == Tier.EMERGING).all() and (pop.entry_epoch[new] == 5).all()
     assert (pop.fame[new] <= pop.emerging_fame_max + 1e-9).all()
     assert len(cat) == t0 and len(pop.agents) == pop.n
 

@@ -9,8 +9,8 @@ import pytest
 from streamsim.agents.channels import (STAGE_AUDIO, STAGE_CF, STAGE_POPULAR, Playlists, build_slates,
                              popular_with_variance)
 from streamsim.agents.listeners import ListenerPopulation
-from streamsim.agents.listening import (EDITORIAL, LIBRARY, PERSONALISED, RADIO, FakeLedger, NoisyOracle, listen,
-                              synthetic_catalog)
+from streamsim.agents.listening import EDITORIAL, LIBRARY, PERSONALISED, RADIO, listen
+from streamsim.testing import FakeLedger, NoisyOracle, synthetic_catalog
 from streamsim.agents.world import World, normalize
 from streamsim.core.config import Scenario
 
@@ -50,6 +50,8 @@ class Setup:
     def slates(self):
         if self.rec is not None:
             self.rec.taste = self.pop.taste
+        T = len(self.catalog)
+        self.pop.seed_libraries(self.catalog, self.rng, self.ledger.track_streams_last[:T].astype(np.float64))
         return build_slates(self.pop, self.catalog, self.world, self.ledger, self.rec, self.playlists,
                             self.sc, self.epoch, self.rng)
 

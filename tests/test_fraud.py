@@ -9,7 +9,8 @@ from streamsim.agents.artists import ArtistPopulation
 from streamsim.agents.catalog import Catalog
 from streamsim.agents.fraud import StreamFarm
 from streamsim.agents.world import World
-from streamsim.core.config import CHANNELS, load
+from streamsim.core.codes import CHANNELS
+from streamsim.core.config import load
 
 
 def build(overrides=None, seed=0):

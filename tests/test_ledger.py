@@ -7,7 +7,7 @@ import pytest
 
 from streamsim.agents.catalog import Catalog
 from streamsim.core import config
-from streamsim.core.config import CHANNELS
+from streamsim.core.codes import CHANNELS
 from streamsim.core.events import Events
 from streamsim.sim.ledger import Ledger
 

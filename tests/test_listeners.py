@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from streamsim.agents.listeners import ListenerPopulation, mainstreamness
-from streamsim.agents.listening import synthetic_catalog
+from streamsim.testing import synthetic_catalog
 from streamsim.agents.world import World
-from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.codes import CHANNELS
+from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 
 

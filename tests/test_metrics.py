@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,9 +10,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streamsim.core.codes import CHANNELS
+from streamsim.core.config import Scenario
+from streamsim.core.events import Events
+from streamsim.core.units import EPOCHS_PER_MONTH
+from streamsim.core.utility import slate_utility
+from streamsim.economics.revenue import Scale
+from streamsim.economics.rules import rule_names
+from streamsim.economics.tables import StreamTable
 from streamsim.measures import metrics as M
-from streamsim.core.config import CHANNELS, RULES
-from streamsim.economics.payouts import StreamTable
+from streamsim.measures.artists import artist_rows
+from streamsim.measures.registry import collect, metric_columns
+from streamsim.measures.view import EpochView
+from streamsim.sim.record import Artists, Listeners, Served, Tracks
+from streamsim.testing import empty_record, synthetic_record
+
+RULES = rule_names()
 
 CONTRACT = [
     "epoch", "active_listeners", "new_listeners", "churned_listeners", "catalog_tracks", "new_tracks",
@@ -120,7 +134,7 @@ def test_precision_ndcg_and_regret_known_answers():
     taste = np.array([[1.0, 0.0]])
     style = np.array([[1.0, 0.0], [0.0, 1.0]])
     quality = np.array([0.0, 1.0])
-    served = M.slate_utility(np.array([0]), np.array([[0, 1, -1]]), taste, style, quality, 2.0, 0.5, 3)
+    served = slate_utility(np.array([0]), np.array([[0, 1, -1]]), taste, style, quality, 2.0, 0.5, 3)
     assert served == pytest.approx([(2.0 + 0.5) / 2])
     assert M.regret([2.0], served) == pytest.approx(0.75)
     assert M.regret([], []) == 0.0
@@ -128,36 +142,40 @@ def test_precision_ndcg_and_regret_known_answers():
 
 # ------------------------------------------------------------------ collect
 
+def _row(record, scenario=None):
+    scenario = scenario or Scenario()
+    view = EpochView(record, scenario)
+    return collect(view), artist_rows(view)
+
+
 def test_collect_on_an_empty_epoch_writes_every_column_finite():
-    row = M.collect(M.EpochInputs())
-    assert set(CONTRACT) <= set(row) and list(row) == list(M.METRIC_COLUMNS)
+    row, rows = _row(empty_record())
+    assert set(CONTRACT) <= set(row) and list(row) == list(metric_columns())
     assert all(math.isfinite(v) for v in row.values())
     assert row["plays"] == 0 and row["skip_share_5s"] == 0.0 and row["rec_precision_at_k"] == 0.0
     assert row["effective_artists"] == 0.0 and row["release_mean_length_s"] == 0.0
-    rows = M.artist_rows(M.EpochInputs())
     assert list(rows) == ARTIST_COLUMNS and all(len(v) == 0 for v in rows.values())
 
 
 def test_collect_with_catalog_and_listeners_but_no_plays():
-    inp = M.synthetic_inputs(50, 80, 10, 1000, seed=3)
-    empty = StreamTable.empty()
-    quiet = M.EpochInputs(**{**inp.__dict__, "table": empty,
-                             **{k: v[:0] for k, v in inp.__dict__.items() if k.startswith("ev_")},
-                             "payouts": {r: np.zeros(80) for r in RULES}, "rec_train_loss": float("nan")})
-    row = M.collect(quiet)
+    rec, sc = synthetic_record(50, 80, 10, 1000, seed=3)
+    quiet = dataclasses.replace(rec, events=Events.empty(), stream=np.zeros(0, bool), completed=np.zeros(0, bool),
+                                table=StreamTable.empty(), settlement={r: np.zeros(80) for r in RULES},
+                                fit_loss=float("nan"))
+    row, _ = _row(quiet, sc)
     assert all(math.isfinite(v) for v in row.values())
     assert row["streams"] == 0 and row["jaccard_random_pairs"] == 0.0 and row["rec_train_loss"] == 0.0
-    assert row["unpaid_pro_rata"] == pytest.approx(inp.pool)
+    assert row["unpaid_pro_rata"] == pytest.approx(rec.pool)
 
 
 @settings(max_examples=15, deadline=None)
 @given(st.integers(1, 60), st.integers(1, 40), st.integers(1, 8), st.integers(0, 3000), st.integers(0, 99))
 def test_collect_on_random_inputs_is_finite_and_consistent(n_l, n_t, n_a, n_e, seed):
-    inp = M.synthetic_inputs(n_l, n_t, n_a, n_e, seed=seed, slate_size=5)
-    row = M.collect(inp)
-    assert list(row) == list(M.METRIC_COLUMNS)
+    rec, sc = synthetic_record(n_l, n_t, n_a, n_e, seed=seed, slate_size=5)
+    row, rows = _row(rec, sc)
+    assert list(row) == list(metric_columns())
     assert all(math.isfinite(v) for v in row.values())
-    assert row["plays"] == n_e and row["streams"] == inp.table.streams.sum()
+    assert row["plays"] == n_e and row["streams"] == rec.table.streams.sum()
     shares = [row[f"channel_share_{c}"] for c in CHANNELS]
     assert sum(shares) == pytest.approx(1.0 if row["streams"] else 0.0)
     for key in ("skip_share_5s", "skip_share_30s", "skip_share_before_end", "jaccard_random_pairs",
@@ -165,34 +183,33 @@ def test_collect_on_random_inputs_is_finite_and_consistent(n_l, n_t, n_a, n_e, s
                 *(f"payout_top10_share_{r}" for r in RULES), *(f"fraud_share_{r}" for r in RULES)):
         assert 0.0 <= row[key] <= 1.0 + 1e-12, key
     assert row["skip_share_5s"] <= row["skip_share_30s"] <= row["skip_share_before_end"]
-    rows = M.artist_rows(inp)
     assert list(rows) == ARTIST_COLUMNS and all(len(v) == n_a for v in rows.values())
     assert rows["streams"].sum() == pytest.approx(row["streams"])
     assert rows["impressions"].sum() == n_e
     for r in RULES:
-        assert rows[f"payout_{r}"].sum() == pytest.approx(inp.payouts[r].sum())
+        assert rows[f"payout_{r}"].sum() == pytest.approx(rec.settlement[r].sum())
 
 
 def test_collect_known_small_epoch():
     # two listeners, three tracks of two artists; artist 1 is emerging and new.
-    ev = dict(ev_listener=np.array([0, 0, 1, 1]), ev_track=np.array([0, 1, 1, 2]),
-              ev_channel=np.array([0, 4, 1, 1]), ev_seconds=np.array([200.0, 3.0, 100.0, 40.0]),
-              ev_utility=np.array([1.0, -1.0, 0.5, 0.5]),
-              ev_stream=np.array([True, False, True, True]), ev_completed=np.array([True, False, False, False]))
+    events = Events(listener=np.array([0, 0, 1, 1]), track=np.array([0, 1, 1, 2]), channel=np.array([0, 4, 1, 1]),
+                    seconds=np.array([200.0, 3.0, 100.0, 40.0]), utility=np.array([1.0, -1.0, 0.5, 0.5]),
+                    saved=np.zeros(4, bool))
     table = StreamTable([0, 1, 1], [0, 1, 2], [0, 1, 1], [1.0, 1.0, 1.0], [1.0, 0.0, 0.0])
     paid = np.array([1.0, 1.0, 1.0])
-    inp = M.EpochInputs(
-        epoch=3, **ev, table=table, track_artist=np.array([0, 1, 1]), track_release_epoch=np.array([-5, 3, 3]),
-        track_length_s=np.array([200.0, 180.0, 160.0]), track_intro_s=np.array([10.0, 4.0, 6.0]),
-        track_style=np.eye(3)[:, :2] + np.array([[0, 0], [0, 0], [1, 0]]),
-        track_quality=np.zeros(3), track_fraud=np.array([False, False, True]),
-        track_streams_total=np.array([10.0, 1.0, 1.0]),
-        artist_tier=np.array([0, 2]), artist_major=np.array([True, False]), artist_entry_epoch=np.array([0, 2]),
-        listener_active=np.array([True, True]), listener_taste=np.array([[1.0, 0.0], [0.0, 1.0]]),
-        listener_satisfaction=np.array([0.2, 0.4]), revenue=np.array([2.0, 1.0]), pool=3.0,
-        payouts={r: paid for r in RULES}, living_usd_epoch=1.5, reach_streams=1.0,
-        slate_users=np.array([0]), slate_items=np.array([[0, 1, -1]]), k=2)
-    row = M.collect(inp)
+    rec = empty_record(
+        d=2, k=2, epoch=3, events=events, stream=np.array([True, False, True, True]),
+        completed=np.array([True, False, False, False]), table=table,
+        tracks=Tracks(np.array([0, 1, 1]), np.array([-5, 3, 3]), np.array([200.0, 180.0, 160.0]),
+                      np.array([10.0, 4.0, 6.0]), np.eye(3)[:, :2] + np.array([[0, 0], [0, 0], [1, 0]]),
+                      np.zeros(3), np.array([False, False, True]), np.array([10.0, 1.0, 1.0])),
+        artists=Artists(np.array([0, 2]), np.array([True, False]), np.array([0, 2])),
+        listeners=Listeners(np.array([True, True]), np.zeros(2, bool), np.array([[1.0, 0.0], [0.0, 1.0]]),
+                            np.array([0.2, 0.4]), np.zeros(2, bool)),
+        revenue=np.array([2.0, 1.0]), pool=3.0, settlement={r: paid for r in RULES}, scale=Scale(0.001, 0.001),
+        served=Served(np.array([0]), np.array([[0, 1, -1]])))
+    sc = Scenario().replace(**{"payouts.living_usd_month": 1.5 * EPOCHS_PER_MONTH, "metrics.k": 2})
+    row, rows = _row(rec, sc)
     assert row["plays"] == 4 and row["streams"] == 3
     assert row["skip_share_5s"] == 0.25 and row["skip_share_30s"] == 0.25 and row["skip_share_before_end"] == 0.75
     assert row["streams_per_listener"] == 1.5 and row["artists_per_listener"] == 1.0
@@ -208,11 +225,10 @@ def test_collect_known_small_epoch():
     assert row["rec_coverage"] == pytest.approx(2 / 3)
     assert row["release_mean_length_s"] == 170.0 and row["release_mean_intro_s"] == 5.0
     assert row["mean_true_utility"] == 0.25 and row["satisfaction_mean"] == pytest.approx(0.3)
-    rows = M.artist_rows(inp)
     assert rows["unique_listeners"].tolist() == [1, 1] and rows["tracks_released"].tolist() == [0, 2]
     assert rows["payout_pro_rata"].tolist() == [1.0, 2.0]
 
 
 def test_collect_is_deterministic_for_a_seed():
-    inp = M.synthetic_inputs(300, 200, 20, 20_000, seed=5)
-    assert M.collect(inp) == M.collect(inp)
+    rec, sc = synthetic_record(300, 200, 20, 20_000, seed=5)
+    assert _row(rec, sc)[0] == _row(rec, sc)[0]

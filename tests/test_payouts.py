@@ -7,11 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamsim.economics import payouts as P
-from streamsim.core.config import RULES, PayoutsConfig
+from streamsim.economics import revenue as money
+from streamsim.economics import rules
+from streamsim.economics import tables
+from streamsim.core import units
+from streamsim.economics.rules import rule_names
+from streamsim.core.config import PayoutsConfig
+
+RULES = rule_names()
 
 CFG = PayoutsConfig()
-FULL = P.Scale(1.0, 1.0)
+FULL = money.Scale(1.0, 1.0)
 
 
 @st.composite
@@ -31,36 +37,36 @@ def epochs(draw, max_listeners=6, max_tracks=8, max_artists=4):
     sought = np.floor(streams * frac)
     lis = np.array([p[0] for p in pairs], dtype=np.int32)
     trk = np.array([p[1] for p in pairs], dtype=np.int32)
-    table = P.StreamTable(lis, trk, track_artist[trk] if len(trk) else trk, streams, sought)
+    table = tables.StreamTable(lis, trk, track_artist[trk] if len(trk) else trk, streams, sought)
     trailing = np.array(draw(st.lists(st.integers(0, 3000), min_size=n_t, max_size=n_t)), float)
-    return dict(table=table, revenue=P.listener_revenue(premium, active, CFG), n_tracks=n_t,
+    return dict(table=table, revenue=money.listener_revenue(premium, active, CFG), n_tracks=n_t,
                 n_artists=n_a, trailing=trailing, track_artist=track_artist)
 
 
 def _settle_all(e, cfg=CFG, scale=FULL):
-    return P.settle_all(e["table"], e["revenue"], e["n_tracks"], e["n_artists"], cfg,
+    return rules.settle_all(e["table"], e["revenue"], e["n_tracks"], e["n_artists"], cfg,
                         e["trailing"], scale)
 
 
 def test_listener_revenue_weekly_and_inactive_pay_nothing():
-    rev = P.listener_revenue(np.array([True, False, True]), np.array([True, True, False]), CFG)
+    rev = money.listener_revenue(np.array([True, False, True]), np.array([True, True, False]), CFG)
     assert rev == pytest.approx([10.99 * 12 / 52, 0.6 * 12 / 52, 0.0])
-    assert P.pool_of(rev, CFG) == pytest.approx(0.66 * (10.99 + 0.6) * 12 / 52)
+    assert money.pool_of(rev, CFG) == pytest.approx(0.66 * (10.99 + 0.6) * 12 / 52)
 
 
 @settings(max_examples=150, deadline=None)
 @given(epochs())
 def test_every_rule_conserves_money_and_is_non_negative(e):
-    pool = P.pool_of(e["revenue"], CFG)
+    pool = money.pool_of(e["revenue"], CFG)
     for rule, paid in _settle_all(e).items():
         assert paid.shape == (e["n_tracks"],) and paid.dtype == np.float64
         assert np.all(paid >= 0), rule
         assert np.all(np.isfinite(paid)), rule
-        assert paid.sum() + P.unpaid(paid, pool) == pytest.approx(pool, rel=1e-12, abs=1e-12), rule
+        assert paid.sum() + rules.unpaid(paid, pool) == pytest.approx(pool, rel=1e-12, abs=1e-12), rule
         if e["table"].streams.sum() == 0:
-            assert P.unpaid(paid, pool) == pool
+            assert rules.unpaid(paid, pool) == pool
         elif rule != "threshold" and pool > 0:
-            assert P.unpaid(paid, pool) == 0.0, rule
+            assert rules.unpaid(paid, pool) == 0.0, rule
 
 
 @settings(max_examples=100, deadline=None)
@@ -69,8 +75,8 @@ def test_relabelling_artists_changes_no_track_payout(e, rnd):
     perm = np.arange(e["n_artists"])
     rnd.shuffle(perm)
     t = e["table"]
-    relabelled = dict(e, table=P.StreamTable(t.listener, t.track, perm[t.artist], t.streams, t.sought))
-    scale = P.Scale(0.05, 0.02)
+    relabelled = dict(e, table=tables.StreamTable(t.listener, t.track, perm[t.artist], t.streams, t.sought))
+    scale = money.Scale(0.05, 0.02)
     a, b = _settle_all(e, scale=scale), _settle_all(relabelled, scale=scale)
     for rule in RULES:
         np.testing.assert_allclose(a[rule], b[rule], rtol=1e-12, atol=1e-12)
@@ -85,10 +91,10 @@ def test_user_centric_equals_pro_rata_when_everyone_streams_and_pays_alike(n_l, 
         counts = np.diff([0, *cuts, total])
         rows += [(listener, t, c) for t, c in enumerate(counts) if c > 0]
     lis, trk, s = (np.array(c) for c in zip(*rows))
-    table = P.StreamTable(lis, trk, np.zeros_like(trk), s, np.zeros_like(s))
-    revenue = P.listener_revenue(np.ones(n_l, bool), np.ones(n_l, bool), CFG)
-    uc = P.settle("user_centric", table, revenue, n_t, 1, CFG, np.zeros(n_t), FULL)
-    pr = P.settle("pro_rata", table, revenue, n_t, 1, CFG, np.zeros(n_t), FULL)
+    table = tables.StreamTable(lis, trk, np.zeros_like(trk), s, np.zeros_like(s))
+    revenue = money.listener_revenue(np.ones(n_l, bool), np.ones(n_l, bool), CFG)
+    uc = rules.settle("user_centric", table, revenue, n_t, 1, CFG, np.zeros(n_t), FULL)
+    pr = rules.settle("pro_rata", table, revenue, n_t, 1, CFG, np.zeros(n_t), FULL)
     np.testing.assert_allclose(uc, pr, rtol=1e-12, atol=1e-12)
 
 
@@ -101,18 +107,18 @@ def test_threshold_with_zero_bar_equals_pro_rata(e):
 
 
 def test_empty_epoch_pays_nothing_and_leaves_the_pool_unpaid():
-    revenue = P.listener_revenue(np.ones(3, bool), np.ones(3, bool), CFG)
-    pool = P.pool_of(revenue, CFG)
-    out = P.settle_all(P.StreamTable.empty(), revenue, 4, 2, CFG, np.zeros(4), FULL)
+    revenue = money.listener_revenue(np.ones(3, bool), np.ones(3, bool), CFG)
+    pool = money.pool_of(revenue, CFG)
+    out = rules.settle_all(tables.StreamTable.empty(), revenue, 4, 2, CFG, np.zeros(4), FULL)
     for paid in out.values():
         assert np.array_equal(paid, np.zeros(4))
-        assert P.unpaid(paid, pool) == pool
+        assert rules.unpaid(paid, pool) == pool
 
 
 def test_single_listener_single_artist_gets_the_whole_pool():
-    table = P.StreamTable([0, 0], [0, 1], [0, 0], [3.0, 1.0], [1.0, 0.0])
+    table = tables.StreamTable([0, 0], [0, 1], [0, 0], [3.0, 1.0], [1.0, 0.0])
     revenue = np.array([10.0])
-    out = P.settle_all(table, revenue, 2, 1, CFG, np.array([5000.0, 5000.0]), FULL)
+    out = rules.settle_all(table, revenue, 2, 1, CFG, np.array([5000.0, 5000.0]), FULL)
     for rule in ("pro_rata", "user_centric", "threshold"):
         assert out[rule] == pytest.approx([0.66 * 10 * 0.75, 0.66 * 10 * 0.25]), rule
     # artist-centric: track 0 has one sought stream (weight 2) and two plain ones.
@@ -122,12 +128,12 @@ def test_single_listener_single_artist_gets_the_whole_pool():
 def test_user_centric_known_answer_and_idle_payers():
     # Listener 0 pays 10 and streams track 0 once; listener 1 pays 10 and streams track 1 nine
     # times; listener 2 pays 10 and streams nothing (split pro rata); listener 3 streams, pays 0.
-    table = P.StreamTable([0, 1, 3], [0, 1, 2], [0, 1, 2], [1.0, 9.0, 10.0], [0.0, 0.0, 0.0])
+    table = tables.StreamTable([0, 1, 3], [0, 1, 2], [0, 1, 2], [1.0, 9.0, 10.0], [0.0, 0.0, 0.0])
     revenue = np.array([10.0, 10.0, 10.0, 0.0])
-    paid = P.settle("user_centric", table, revenue, 3, 3, CFG, np.zeros(3), FULL)
+    paid = rules.settle("user_centric", table, revenue, 3, 3, CFG, np.zeros(3), FULL)
     idle = 6.6 / 20
     assert paid == pytest.approx([6.6 + idle * 1, 6.6 + idle * 9, idle * 10])
-    pro = P.settle("pro_rata", table, revenue, 3, 3, CFG, np.zeros(3), FULL)
+    pro = rules.settle("pro_rata", table, revenue, 3, 3, CFG, np.zeros(3), FULL)
     assert pro == pytest.approx([19.8 / 20, 19.8 * 9 / 20, 19.8 * 10 / 20])
 
 
@@ -137,37 +143,37 @@ def test_artist_centric_boost_and_cap():
                                         "listener_cap": 52 / 12 * 20})
     # Artist 0: 2 listeners x 5 streams = 10 streams -> boosted. Artist 1: 1 listener, 10 streams.
     # Listener 2 streams 40 times (artist 1's second track) -> counted as 20.
-    table = P.StreamTable([0, 1, 2, 2], [0, 0, 1, 2], [0, 0, 1, 1], [5.0, 5.0, 10.0, 40.0],
+    table = tables.StreamTable([0, 1, 2, 2], [0, 0, 1, 2], [0, 0, 1, 1], [5.0, 5.0, 10.0, 40.0],
                           [0.0, 5.0, 0.0, 0.0])
     revenue = np.array([1.0, 1.0, 1.0])
-    paid = P.settle("artist_centric", table, revenue, 3, 2, cfg, np.zeros(3), FULL)
+    paid = rules.settle("artist_centric", table, revenue, 3, 2, cfg, np.zeros(3), FULL)
     # track 0: (5 + 5*2) * 2 = 30; listener 2 factor 20/50: track 1 = 4, track 2 = 16.
     assert paid == pytest.approx(np.array([30.0, 4.0, 16.0]) / 50 * 1.98)
 
 
 def test_threshold_excludes_tracks_under_the_bar_and_prorates_short_history():
-    table = P.StreamTable([0, 0], [0, 1], [0, 1], [1.0, 3.0], [0.0, 0.0])
+    table = tables.StreamTable([0, 0], [0, 1], [0, 1], [1.0, 3.0], [0.0, 0.0])
     cfg = PayoutsConfig(threshold={"min_streams": 100.0, "window_epochs": 10})
     trailing = np.array([60.0, 200.0])
-    full = P.settle("threshold", table, np.array([1.0]), 2, 2, cfg, trailing, FULL)
+    full = rules.settle("threshold", table, np.array([1.0]), 2, 2, cfg, trailing, FULL)
     assert full == pytest.approx([0.0, 0.66])
-    half = P.settle("threshold", table, np.array([1.0]), 2, 2, cfg, trailing, FULL, history_epochs=5)
+    half = rules.settle("threshold", table, np.array([1.0]), 2, 2, cfg, trailing, FULL, history_epochs=5)
     assert half == pytest.approx([0.66 / 4, 0.66 * 3 / 4])
-    nobody = P.settle("threshold", table, np.array([1.0]), 2, 2, cfg, np.zeros(2), FULL)
-    assert P.unpaid(nobody, 0.66) == 0.66 and not nobody.any()
+    nobody = rules.settle("threshold", table, np.array([1.0]), 2, 2, cfg, np.zeros(2), FULL)
+    assert rules.unpaid(nobody, 0.66) == 0.66 and not nobody.any()
 
 
 def test_scale_auto_and_fixed():
-    streams = np.full(1000, P.REAL_STREAMS_PER_TRACK_EPOCH)
-    assert P.auto_scale(streams, 1000) == pytest.approx(1.0)
-    assert P.auto_scale(np.zeros(0), 0) == 0.0
-    auto = P.resolve_scale(CFG, streams, n_tracks=1000, n_artists=1000)
+    streams = np.full(1000, units.REAL_STREAMS_PER_TRACK_EPOCH)
+    assert money.auto_scale(streams, 1000) == pytest.approx(1.0)
+    assert money.auto_scale(np.zeros(0), 0) == 0.0
+    auto = money.resolve_scale(CFG, streams, n_tracks=1000, n_artists=1000)
     # same streams per artist as per track: the artist scale is the per-artist mean ratio
-    assert auto.artist == pytest.approx(P.REAL_STREAMS_PER_TRACK_EPOCH / P.REAL_STREAMS_PER_ARTIST_EPOCH)
-    fixed = P.resolve_scale(PayoutsConfig(scale=0.01), streams, 100, 100)
-    assert fixed.track == 0.01 and fixed.artist == pytest.approx(0.01 * P.REAL_ARTISTS / P.REAL_TRACKS)
-    assert P.Scale.of(fixed, 1, 1) is fixed
-    assert P.threshold_bar(CFG, P.Scale(0.5, 1.0)) == 500.0
+    assert auto.artist == pytest.approx(units.REAL_STREAMS_PER_TRACK_EPOCH / units.REAL_STREAMS_PER_ARTIST_EPOCH)
+    fixed = money.resolve_scale(PayoutsConfig(scale=0.01), streams, 100, 100)
+    assert fixed.track == 0.01 and fixed.artist == pytest.approx(0.01 * units.REAL_ARTISTS / units.REAL_TRACKS)
+    assert money.Scale.of(fixed, 1, 1) is fixed
+    assert rules.threshold_bar(CFG, money.Scale(0.5, 1.0)) == 500.0
 
 
 def test_float_scale_and_foreign_table_are_accepted():
@@ -178,7 +184,7 @@ def test_float_scale_and_foreign_table_are_accepted():
         streams = np.array([2, 1, 1], np.int64)
         sought = np.array([1, 0, 0], np.int64)
 
-    out = P.settle_all(LedgerTable(), np.ones(2), 2, 2, CFG, np.full(2, 1e6), 0.001)
+    out = rules.settle_all(LedgerTable(), np.ones(2), 2, 2, CFG, np.full(2, 1e6), 0.001)
     assert out["pro_rata"] == pytest.approx([1.32 / 2, 1.32 / 2])
     for paid in out.values():
         assert paid.sum() == pytest.approx(1.32)
@@ -189,22 +195,22 @@ def test_stream_table_from_events_aggregates_per_listener_and_track():
     track = np.array([1, 0, 1, 0, 1])
     is_stream = np.array([True, True, True, True, False])
     sought = np.array([True, False, False, True, True])
-    t = P.StreamTable.from_events(listener, track, is_stream, sought, np.array([5, 7]), 2)
+    t = tables.StreamTable.from_events(listener, track, is_stream, sought, np.array([5, 7]), 2)
     assert t.listener.tolist() == [0, 2, 2] and t.track.tolist() == [0, 0, 1]
     assert t.artist.tolist() == [5, 5, 7]
     assert t.streams.tolist() == [1, 1, 2] and t.sought.tolist() == [0, 1, 1]
 
 
 def test_distinct_counts_and_unsorted_tables_are_grouped():
-    t = P.StreamTable([1, 0, 1, 0], [0, 1, 2, 0], [0, 1, 0, 0], [1.0] * 4, [0.0] * 4)
+    t = tables.StreamTable([1, 0, 1, 0], [0, 1, 2, 0], [0, 1, 0, 0], [1.0] * 4, [0.0] * 4)
     assert t.listener.tolist() == [0, 0, 1, 1]
-    per_artist, per_listener = P.distinct_counts(t.listener, t.artist, 2, 2)
+    per_artist, per_listener = tables.distinct_counts(t.listener, t.artist, 2, 2)
     assert per_artist.tolist() == [2, 1] and per_listener.tolist() == [2, 1]
 
 
 def test_unknown_rule_is_an_error():
-    with pytest.raises(ValueError, match="unknown payout rule"):
-        P.settle("nope", P.StreamTable.empty(), np.ones(1), 1, 1, CFG, np.zeros(1), FULL)
+    with pytest.raises(KeyError, match="unknown payout rule"):
+        rules.settle("nope", tables.StreamTable.empty(), np.ones(1), 1, 1, CFG, np.zeros(1), FULL)
 
 
 @settings(max_examples=50, deadline=None)
@@ -213,7 +219,7 @@ def test_stream_table_from_events_matches_a_sort_based_reference(n, n_l, n_t, se
     rng = np.random.default_rng(seed)
     lis, trk = rng.integers(0, n_l, n), rng.integers(0, n_t, n)
     is_stream, sought = rng.random(n) < 0.7, rng.random(n) < 0.5
-    t = P.StreamTable.from_events(lis, trk, is_stream, sought, np.arange(n_t) % 3, n_t)
+    t = tables.StreamTable.from_events(lis, trk, is_stream, sought, np.arange(n_t) % 3, n_t)
     key = lis[is_stream] * n_t + trk[is_stream]
     uniq, inv = np.unique(key, return_inverse=True)
     assert t.listener.tolist() == (uniq // n_t).tolist() and t.track.tolist() == (uniq % n_t).tolist()

@@ -21,29 +21,19 @@ from streamsim import cli_study
 from streamsim.present import plots
 from streamsim.present import report
 from streamsim.studies import sweep
-from streamsim.core.config import CHANNELS, RULES
+from streamsim.economics.rules import rule_names
+from streamsim.measures.registry import metric_columns
+
+RULES = rule_names()
 
 EPOCHS = 4
 ARTISTS = 40
 
-METRIC_COLUMNS = [
-    "active_listeners", "new_listeners", "churned_listeners", "catalog_tracks", "new_tracks", "plays", "streams",
-    "skip_share_5s", "skip_share_30s", "skip_share_before_end", "streams_per_listener", "artists_per_listener",
-    *[f"channel_share_{c}" for c in CHANNELS], "revenue", "pool",
-    *[f"{m}_{r}" for r in RULES for m in ("payout_gini", "payout_top1_share", "payout_top10_share",
-                                          "payout_emerging_share", "artists_above_living", "per_stream_value",
-                                          "fraud_share")],
-    "stream_gini_artists", "stream_top1_share_artists", "stream_top10_share_artists", "emerging_stream_share",
-    "emerging_impression_share", "new_artist_stream_share", "emerging_mean_unique_listeners",
-    "new_releases_reaching_threshold", "jaccard_random_pairs", "jaccard_similar_pairs", "jaccard_dissimilar_pairs",
-    "effective_artists", "effective_tracks", "rec_coverage", "individual_diversity", "release_style_dispersion",
-    "release_mean_length_s", "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "churn_rate",
-    "rec_fit_seconds", "rec_train_loss", "rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle",
-]
+METRIC_COLUMNS = [c for c in metric_columns() if c != "epoch"]
 
 
 def fake_run(scenario, out_root=None, quiet=True, run_id=None, n_threads=None) -> Path:
-    """Stand-in for sim.runner.run: writes a finished run folder of seeded random tables."""
+    """Stand-in for streamsim.studies.runner.run: writes a finished run folder of seeded random tables."""
     rng = np.random.default_rng(scenario.run.seed % 2**32)
     final = Path(out_root) / scenario.run.name / run_id
     partial = final.with_name(run_id + ".partial")

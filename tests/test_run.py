@@ -16,26 +16,15 @@ import pytest
 
 from streamsim.core import config
 from streamsim.studies import runner
-from streamsim.core.config import CHANNELS, RULES
+from streamsim.economics.rules import rule_names
+from streamsim.measures.registry import metric_columns
+
+RULES = rule_names()
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["listeners.count=2000", "artists.count=200", "run.epochs=8", "run.name=small", "run.seed=11"]
 
-METRIC_COLUMNS = [
-    "epoch", "active_listeners", "new_listeners", "churned_listeners", "catalog_tracks", "new_tracks",
-    "plays", "streams", "skip_share_5s", "skip_share_30s", "skip_share_before_end", "streams_per_listener",
-    "artists_per_listener", *[f"channel_share_{c}" for c in CHANNELS], "revenue", "pool",
-    *[f"{m}_{r}" for r in RULES for m in ("payout_gini", "payout_top1_share", "payout_top10_share",
-                                          "payout_emerging_share", "artists_above_living",
-                                          "per_stream_value", "fraud_share")],
-    "stream_gini_artists", "stream_top1_share_artists", "stream_top10_share_artists",
-    "emerging_stream_share", "emerging_impression_share", "new_artist_stream_share",
-    "emerging_mean_unique_listeners", "new_releases_reaching_threshold",
-    "jaccard_random_pairs", "jaccard_similar_pairs", "jaccard_dissimilar_pairs", "effective_artists",
-    "effective_tracks", "rec_coverage", "individual_diversity", "release_style_dispersion",
-    "release_mean_length_s", "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "churn_rate",
-    "rec_fit_seconds", "rec_train_loss", "rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle",
-]
+METRIC_COLUMNS = list(metric_columns())
 ARTIST_COLUMNS = ["epoch", "artist_id", "tier", "major_label", "entry_epoch", "streams", "unique_listeners",
                   "impressions", "tracks_released", "release_mean_length_s", "release_mean_intro_s",
                   *[f"payout_{r}" for r in RULES]]

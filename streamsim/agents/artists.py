@@ -16,9 +16,10 @@ from streamsim.agents.catalog import Catalog
 from streamsim.agents.columns import Columns
 from streamsim.agents.tracks import MAX_LENGTH_S, make_tracks
 from streamsim.agents.world import World, normalize
+from streamsim.core.codes import Tier
 from streamsim.core.config import ArtistsConfig, Scenario
+from streamsim.core.units import EPOCHS_PER_YEAR
 
-EPOCHS_PER_YEAR = 52
 
 # name -> (dtype, width key): None for a scalar per artist, "d" for a style-space row.
 _COLUMNS: dict[str, tuple[type, str | None]] = {
@@ -42,9 +43,6 @@ _COLUMNS: dict[str, tuple[type, str | None]] = {
     "hc_ref": (np.float64, None),
     "hc_has_ref": (np.bool_, None),
 }
-
-SUPERSTAR, ESTABLISHED, EMERGING = 0, 1, 2
-
 
 class Artist(mesa.Agent):
     """One artist: a thin Mesa view of row ``index`` of an :class:`ArtistPopulation`."""
@@ -89,9 +87,9 @@ def tiers_from_fame(fame: np.ndarray, superstar_share: float, established_share:
     n_super = int(round(superstar_share * n))
     n_est = int(round((superstar_share + established_share) * n)) - n_super
     order = np.argsort(-fame, kind="stable")
-    tier = np.full(n, EMERGING, dtype=np.int8)
-    tier[order[:n_super]] = SUPERSTAR
-    tier[order[n_super:n_super + n_est]] = ESTABLISHED
+    tier = np.full(n, Tier.EMERGING, dtype=np.int8)
+    tier[order[:n_super]] = Tier.SUPERSTAR
+    tier[order[n_super:n_super + n_est]] = Tier.ESTABLISHED
     return tier
 
 
@@ -132,7 +130,7 @@ class ArtistPopulation:
         a = self.cfg
         fame = 1.0 + rng.pareto(a.fame_pareto_shape, a.count)
         tier = tiers_from_fame(fame, a.superstar_share, a.established_share)
-        emerging = fame[tier == EMERGING]
+        emerging = fame[tier == Tier.EMERGING]
         # entrants are emerging: their fame is drawn below the best emerging artist at start
         self.emerging_fame_max = float(emerging.max()) if len(emerging) else float(fame.min())
         ids = self._add(self._draw(a.count, fame, tier, self._initial_entry(a.count, rng), rng))
@@ -237,7 +235,7 @@ class ArtistPopulation:
         shape = self.cfg.fame_pareto_shape
         cdf_max = 1.0 - self.emerging_fame_max ** -shape
         fame = (1.0 - rng.random(m) * cdf_max) ** (-1.0 / shape)
-        tier = np.full(m, EMERGING, np.int8)
+        tier = np.full(m, Tier.EMERGING, np.int8)
         return self._add(self._draw(m, fame, tier, np.full(m, epoch, np.int32), rng))
 
     def release(self, epoch: int, rng: np.random.Generator) -> np.ndarray:
@@ -260,7 +258,7 @@ class ArtistPopulation:
     def add_fraud_artist(self, rng: np.random.Generator, epoch: int = 0) -> int:
         """One fraudulent artist: least famous, independent, releasing nothing by itself."""
         fame = np.ones(1)
-        cols = self._draw(1, fame, np.full(1, EMERGING, np.int8), np.full(1, epoch, np.int32), rng)
+        cols = self._draw(1, fame, np.full(1, Tier.EMERGING, np.int8), np.full(1, epoch, np.int32), rng)
         cols.update(major=np.zeros(1, bool), release_rate=np.zeros(1, np.float32),
                     adaptive=np.zeros(1, bool), is_fraud=np.ones(1, bool),
                     talent=np.full(1, -1.0, np.float32))

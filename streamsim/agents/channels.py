@@ -1,7 +1,7 @@
 """Channels: what each listener can be exposed to this epoch (DESIGN.md section 3, "Channels").
 
 ``build_slates`` gathers, for every active human listener, the candidates of the six channels of
-``sim.config.CHANNELS``: library replays, the personalised mix (with the cold-start path), radio
+``streamsim.core.codes.Channel``: library replays, the personalised mix (with the cold-start path), radio
 neighbour lists, editorial playlists of the listener's genres, search / word of mouth and context
 playlists. The listening kernel draws exposures from them. A channel that is empty for a listener
 gives its share of the mix to the others.
@@ -16,7 +16,8 @@ import scipy.sparse as sp
 
 from streamsim.agents.catalog import Catalog
 from streamsim.agents.world import World, normalize
-from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.codes import CHANNELS, Channel
+from streamsim.core.config import Scenario
 
 STAGE_POPULAR, STAGE_AUDIO, STAGE_CF = 0, 1, 2
 USER_BLOCK = 4096
@@ -309,7 +310,6 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
     ch = scenario.channels
     n, T, G = listeners.n, len(catalog), world.n_genres
     pop = _grow(ledger.track_streams_last, T).astype(np.float64)
-    listeners.seed_libraries(catalog, rng, pop)
     served = np.flatnonzero(listeners.active & ~listeners.is_bot & (listeners.budget_s > 0)).astype(np.int32)
 
     users, items, stage = _personalised(listeners, catalog, ledger, recommender, served, pop, scenario, rng)
@@ -328,19 +328,19 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
     no_seed = (radio_seed < 0) & (prow >= 0)
     radio_seed[no_seed] = items[prow[no_seed], 0]
     # Radio neighbours cost a catalog-wide similarity search: skip it when nobody can hear radio.
-    radio_heard = scenario.listeners.choice == "budget" and listeners.mix[served, 2].max(initial=0.0) > 0
+    radio_heard = scenario.listeners.choice == "budget" and listeners.mix[served, Channel.RADIO].max(initial=0.0) > 0
     neighbour_row, neighbour_items = _radio(recommender if radio_heard else None, items,
                                             [editorial, search, context], library,
                                             radio_seed[radio_seed >= 0], T, ch.radio_neighbours)
 
     avail = np.zeros((n, len(CHANNELS)), bool)
-    avail[:, 0] = library.row_sizes()[:n] > 0
-    avail[users, 1] = (items >= 0).any(axis=1)
-    avail[:, 2] = len(neighbour_items) > 0
-    for c, pool in ((3, editorial), (4, search)):
+    avail[:, Channel.LIBRARY] = library.row_sizes()[:n] > 0
+    avail[users, Channel.PERSONALISED] = (items >= 0).any(axis=1)
+    avail[:, Channel.RADIO] = len(neighbour_items) > 0
+    for c, pool in ((Channel.EDITORIAL, editorial), (Channel.SEARCH, search)):
         has = np.concatenate([pool.row_sizes() > 0, [False]])
         avail[:, c] = has[listeners.genres[:, 0]] | has[listeners.genres[:, 1]]   # genre -1 -> False
-    avail[:, 5] = context.row_sizes()[context_of] > 0
+    avail[:, Channel.CONTEXT] = context.row_sizes()[context_of] > 0
     mix = np.where(avail, listeners.mix, 0.0)
     total = mix.sum(axis=1, keepdims=True)
     mix = np.divide(mix, total, out=np.zeros_like(mix), where=total > 0).astype(np.float32)

@@ -14,11 +14,10 @@ import numpy as np
 from streamsim.agents.artists import ArtistPopulation
 from streamsim.agents.catalog import Catalog
 from streamsim.agents.world import World
-from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.codes import Channel
+from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 
-LIBRARY = CHANNELS.index("library")
-"""Bots play from their own playlists, so farm plays are "sought" streams."""
 OVERSHOOT_S = 2.0
 """Bots stop a uniform 0-2 s after the stream threshold."""
 
@@ -63,7 +62,7 @@ class StreamFarm:
         return Events(
             listener=np.repeat(bots, self.cfg.streams_per_bot),
             track=self.tracks[rng.integers(0, len(self.tracks), m)],
-            channel=np.full(m, LIBRARY, np.int8),
+            channel=np.full(m, Channel.LIBRARY, np.int8),   # their own playlists: "sought" streams
             seconds=self.threshold_s + OVERSHOOT_S * rng.random(m),
             utility=np.zeros(m, np.float32),
             saved=np.zeros(m, bool),

@@ -14,12 +14,13 @@ import scipy.sparse as sp
 
 from streamsim.agents.catalog import Catalog
 from streamsim.agents.world import World, normalize
-from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.codes import CHANNELS, Channel
+from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 
 ATTENTION_LOG_SD = 0.3       # spread of attention (sd of log), around attention_mean
 OPENNESS_CONCENTRATION = 4.0  # Beta(k*mean, k*(1-mean)): openness varies widely between people
-DISCOVERY = np.array([c in ("personalised", "radio", "search", "editorial") for c in CHANNELS])
+DISCOVERY = np.isin(np.arange(len(Channel)), [Channel.PERSONALISED, Channel.RADIO, Channel.SEARCH, Channel.EDITORIAL])
 LIBRARY_CANDIDATES = 8        # initial library: candidates drawn per saved slot
 
 
@@ -37,9 +38,10 @@ def pad_csr(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
 
 
 @nb.njit(cache=True)
-def _tallies(listener, track, seconds, utility, length, is_bot, n):
+def _tallies(listener, track, seconds, utility, length, is_bot, n, threshold_s):
     """Per human listener: plays, summed utility, early skips, and the last track played past
-    the early-skip window (-1 if none), in event order."""
+    the early-skip window (-1 if none), in event order. An early skip ends before the stream
+    threshold and before the end of the track."""
     plays = np.zeros(n, np.int64)
     util_sum = np.zeros(n, np.float64)
     early_n = np.zeros(n, np.int64)
@@ -50,7 +52,7 @@ def _tallies(listener, track, seconds, utility, length, is_bot, n):
             continue
         plays[lid] += 1
         util_sum[lid] += utility[i]
-        if seconds[i] < 30.0 and seconds[i] < length[track[i]]:
+        if seconds[i] < threshold_s and seconds[i] < length[track[i]]:
             early_n[lid] += 1
         else:
             last[lid] = track[i]
@@ -101,7 +103,7 @@ class ListenerPopulation(mesa.Agent):
         region, explicit_ok: serving filters (explicit_ok False = filters explicit tracks).
         budget_s: listening seconds per epoch (log-normal).
         openness: appetite for the unknown (0-1); attention: tolerance of long intros (1 = average).
-        premium: paid tier; mix: (n, 6) channel shares over ``sim.config.CHANNELS``.
+        premium: paid tier; mix: (n, 6) channel shares over ``streamsim.core.codes.Channel``.
         satisfaction: EMA of realised utility minus skip frustration (epoch-0 listeners start at
             ``initial_satisfaction``, arrivals at their first week's value); active: not churned.
         join_epoch: epoch of arrival; is_bot: stream-farm account; plays_total: plays so far.
@@ -132,7 +134,7 @@ class ListenerPopulation(mesa.Agent):
         self.last_track = np.zeros(0, np.int32)
         self._library = sp.csr_matrix((0, 0), dtype=np.float32)
         self._consumed = sp.csr_matrix((0, 0), dtype=bool)
-        self._library_seeded = False
+        self.libraries_seeded = False
         self._append(self._draw(self.cfg.count, rng), join_epoch=0, is_bot=False)
         self.satisfaction[:] = self.cfg.initial_satisfaction
 
@@ -228,9 +230,9 @@ class ListenerPopulation(mesa.Agent):
         being an oracle's pick. Runs once, on the first epoch (the catalog does not exist when
         the population is made).
         """
-        if self._library_seeded:
+        if self.libraries_seeded:
             return
-        self._library_seeded = True
+        self.libraries_seeded = True
         L = self.cfg.initial_library
         humans = np.flatnonzero(~self.is_bot & self.active)
         T = len(catalog)
@@ -319,7 +321,8 @@ class ListenerPopulation(mesa.Agent):
         ev = events
         n = self.n
         plays, util_sum, early_n, last = _tallies(ev.listener, ev.track, ev.seconds, ev.utility,
-                                                  catalog.length_s, self.is_bot, n)
+                                                  catalog.length_s, self.is_bot, n,
+                                                  cfg.behaviour.stream_threshold_s)
         heard = plays > 0
         x = (util_sum[heard] / plays[heard] - cfg.skip_frustration * early_n[heard] / plays[heard])
         # an arrival's first week sets its satisfaction; the epoch-0 population starts from a prior

@@ -2,9 +2,10 @@
 
 Each listener spends a weekly listening-time budget. An exposure picks a channel by the
 listener's mix, a track from that channel, draws the true utility, and decides an early skip
-(within 30 s), a later abandonment or a completed play (DESIGN.md section 3). A skipped track
-costs the seconds played, a completed one its length, so the same hours hold more streams when
-songs are short: the pay-per-stream incentive the model studies.
+(before the stream threshold, 30 s by default), a later abandonment or a completed play
+(DESIGN.md section 3). A skipped track costs the seconds played, a completed one its length, so
+the same hours hold more streams when songs are short: the pay-per-stream incentive the model
+studies.
 
 Determinism: the random numbers of a listener are a pure function of (seed, epoch, listener id,
 draw counter) (see :mod:`agents.rng`), so events do not depend on the thread count. Output sizes
@@ -21,11 +22,12 @@ import numpy as np
 
 from streamsim.agents.catalog import Catalog
 from streamsim.agents.rng import normal_quantile, stream_key, uniform_pair
-from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.codes import Channel
+from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 
-LIBRARY, PERSONALISED, RADIO, EDITORIAL, SEARCH, CONTEXT = range(len(CHANNELS))
-EARLY_SKIP_S = 30.0          # the window of an "early" skip, as in Lamere 2014 and the ledger
+# channel codes as plain ints: numba reads module globals as compile-time constants
+LIBRARY, PERSONALISED, RADIO, EDITORIAL, SEARCH, CONTEXT = (int(c) for c in Channel)
 MAX_FAILED_DRAWS = 64        # consecutive draws that found no playable track end a listener's epoch
 SLOT_SECONDS = 60.0          # slot size: one exposure per this many budget seconds (plus SLOT_EXTRA)
 SLOT_EXTRA = 16
@@ -34,16 +36,16 @@ CHUNK = 256                  # listeners per scheduling chunk of the parallel lo
 
 # indices into the params vector handed to the kernel
 (P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2,
- P_SAVE_U, P_SKIP_TAU, N_PARAMS) = range(12)
+ P_SAVE_U, P_SKIP_TAU, P_STREAM_S, N_PARAMS) = range(13)
 
 
 def kernel_params(scenario: Scenario) -> np.ndarray:
     """The behaviour parameters as the float64 vector the kernel reads."""
     b = scenario.listeners.behaviour
     p = np.zeros(N_PARAMS, np.float64)
-    p[[P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2, P_SAVE_U, P_SKIP_TAU]] = (
-        b.w_taste, b.w_quality, b.utility_noise, b.a0, b.a1, b.a2, b.b0, b.b1, b.b2,
-        b.save_utility, b.skip_time_scale_s)
+    p[[P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2, P_SAVE_U, P_SKIP_TAU,
+       P_STREAM_S]] = (b.w_taste, b.w_quality, b.utility_noise, b.a0, b.a1, b.a2, b.b0, b.b1, b.b2,
+                       b.save_utility, b.skip_time_scale_s, b.stream_threshold_s)
     return p
 
 
@@ -125,7 +127,8 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
     b0, b1, b2 = params[P_B0], params[P_B1], params[P_B2]
     save_u = params[P_SAVE_U]
     tau = params[P_SKIP_TAU]
-    trunc30 = 1.0 - math.exp(-EARLY_SKIP_S / tau)
+    thr = params[P_STREAM_S]
+    trunc_thr = 1.0 - math.exp(-thr / tau)
     d = taste.shape[1]
     n_slate = pers_items.shape[1]
     n_nbr = nbr_items.shape[1]
@@ -225,12 +228,12 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
             early = v1 < p_early
             # given v1 >= p_early, (v1 - p_early) / (1 - p_early) is a fresh uniform
             v3 = (v1 - p_early) / max(1.0 - p_early, 1e-12)
-            abandon = (not early) & (ln > EARLY_SKIP_S) & (v3 < p_abandon)
-            # the early-skip moment: exponential truncated to (0, min(30 s, length)), so skips
+            abandon = (not early) & (ln > thr) & (v3 < p_abandon)
+            # the early-skip moment: exponential truncated to (0, min(threshold, length)), so skips
             # cluster in the first seconds
-            trunc = trunc30 if ln >= EARLY_SKIP_S else 1.0 - math.exp(-ln / tau)
+            trunc = trunc_thr if ln >= thr else 1.0 - math.exp(-ln / tau)
             s_skip = -tau * math.log(1.0 - v2 * trunc)
-            s_late = EARLY_SKIP_S + (ln - EARLY_SKIP_S) * v2
+            s_late = thr + (ln - thr) * v2
             fe = 1.0 if early else 0.0
             fa = 1.0 if abandon else 0.0
             secs = fe * s_skip + (1.0 - fe) * (fa * s_late + (1.0 - fa) * ln)
@@ -406,224 +409,3 @@ def listen_argmax(listeners, slates, catalog: Catalog, scenario: Scenario) -> Ev
     track = items[rows, best]
     return Events(users[rows], track, np.full(len(rows), PERSONALISED, np.int8),
                   catalog.length_s[track], util[rows, best], np.zeros(len(rows), bool))
-
-
-# ----------------------------------------------------------------------------------------------
-# Calibration figures (calibration.md C1, C2, C4), measured on any epoch's events.
-
-def calibration_figures(events: Events, catalog: Catalog, n_active: int,
-                        stream_threshold_s: float = 30.0) -> dict[str, float]:
-    """C1 skip shares, C2 streams per active listener, C4 channel shares of streams.
-
-    Args:
-        events: one epoch of exposures (human listeners only).
-        catalog: the tracks (for lengths).
-        n_active: active listeners in that epoch (the denominator of C2).
-        stream_threshold_s: seconds that make a stream.
-    """
-    secs = events.seconds
-    length = catalog.length_s[events.track]
-    completed = secs >= length
-    n = max(len(events), 1)
-    skipped = ~completed
-    within5 = (secs < 5.0) & skipped
-    within30 = (secs < EARLY_SKIP_S) & skipped
-    stream = secs >= stream_threshold_s
-    per_listener = np.bincount(events.listener[stream], minlength=int(events.listener.max(initial=-1)) + 1)
-    counts = np.concatenate([per_listener[per_listener > 0],
-                             np.zeros(max(n_active - int((per_listener > 0).sum()), 0), np.int64)])
-    counts = np.sort(counts)[::-1]
-    top20 = counts[: max(int(round(0.2 * len(counts))), 1)].sum() / max(counts.sum(), 1)
-    by_channel = np.bincount(events.channel[stream], minlength=len(CHANNELS)) / max(stream.sum(), 1)
-    mean = counts.mean() if len(counts) else 0.0
-    sd = counts.std() if len(counts) else 0.0
-    skew = float(((counts - mean) ** 3).mean() / sd ** 3) if sd > 0 else 0.0
-    return {
-        "C1_skip_5s": float(within5.sum() / n),
-        "C1_skip_30s": float(within30.sum() / n),
-        "C1_skip_before_end": float(skipped.sum() / n),
-        "C1_skips_in_first_30s": float(within30.sum() / max(skipped.sum(), 1)),
-        "C2_streams_per_active": float(mean),
-        "C2_streams_median": float(np.median(counts)) if len(counts) else 0.0,
-        "C2_streams_skewness": skew,
-        "C2_top20_share": float(top20),
-        "C4_programmed": float(by_channel[PERSONALISED] + by_channel[RADIO] + by_channel[EDITORIAL]),
-        "C4_library": float(by_channel[LIBRARY]),
-        "C4_search": float(by_channel[SEARCH]),
-        "C4_context": float(by_channel[CONTEXT]),
-        "exposures_per_active": float(len(events) / max(n_active, 1)),
-    }
-
-
-CALIBRATION_BANDS = {
-    "C1_skip_5s": (0.20, 0.30), "C1_skip_30s": (0.30, 0.40), "C1_skip_before_end": (0.40, 0.55),
-    "C1_skips_in_first_30s": (0.60, 1.0), "C2_streams_per_active": (50.0, 250.0),
-    "C2_top20_share": (0.20, 1.0), "C4_programmed": (0.20, 0.45), "C4_library": (0.30, 0.45),
-}
-
-
-# ----------------------------------------------------------------------------------------------
-# Calibration harness: a realistic synthetic catalog and stand-ins for the ledger and the
-# recommender, so the kernel can be calibrated and benchmarked on its own.
-
-def synthetic_catalog(scenario: Scenario, world, n_tracks: int, rng: np.random.Generator,
-                      tracks_per_artist: int = 15):
-    """A back catalog drawn as DESIGN.md section 2 describes, and each track's prior popularity.
-
-    Artists: genre by genre popularity, home style ``normalize(centre + 0.35 noise)``, talent
-    N(0, 1), fame Pareto(1.2). Tracks: style ``normalize(home + 0.2 noise)``, quality
-    N(talent, 0.3), length N(215, 45) s (at least 60), intro N(15, 8) s (at least 0), tags the
-    nearest tag centres. Prior popularity ~ fame^1.2 * exp(quality), scaled to ~10 plays a track.
-    """
-    from streamsim.agents.world import normalize
-    c = scenario.catalog
-    n_art = max(n_tracks // tracks_per_artist, 1)
-    genre_a = rng.choice(world.n_genres, n_art, p=world.genre_pop)
-    home = normalize(world.genre_centres[genre_a] + 0.35 * rng.standard_normal((n_art, world.d_style)))
-    talent = rng.standard_normal(n_art)
-    fame = rng.pareto(1.2, n_art) + 1.0
-    artist = rng.integers(0, n_art, n_tracks).astype(np.int32)
-    style = normalize(home[artist] + c.style_noise * rng.standard_normal((n_tracks, world.d_style)))
-    quality = talent[artist] + c.quality_sd * rng.standard_normal(n_tracks)
-    tag_score = style @ world.tag_centres.T
-    tags = np.argsort(-tag_score, axis=1)[:, : c.tags_per_track].astype(np.int16)
-    catalog = Catalog(world.d_style, world.audio_map.shape[1], c.tags_per_track)
-    catalog.append(artist=artist, genre=genre_a[artist], style=style, quality=quality,
-                   length_s=np.maximum(rng.normal(c.length_mean_s, c.length_sd_s, n_tracks), 60.0),
-                   intro_s=np.maximum(rng.normal(c.intro_mean_s, c.intro_sd_s, n_tracks), 0.0),
-                   release_epoch=-rng.integers(1, 260, n_tracks), audio=world.audio(style, rng),
-                   tags=tags, explicit=rng.random(n_tracks) < c.explicit_share,
-                   regions=np.full(n_tracks, 0xFFFFFFFF, np.uint32), fraud=np.zeros(n_tracks, bool))
-    prior = fame[artist] ** 1.2 * np.exp(quality)
-    prior = np.round(10.0 * prior / prior.mean()).astype(np.int64)
-    return catalog, prior
-
-
-class FakeLedger:
-    """The ledger's read side that channels use: last epoch's streams and recently heard pairs."""
-
-    def __init__(self, track_streams: np.ndarray, threshold_s: float = 30.0, keep: int = 4):
-        self.track_streams_last = np.asarray(track_streams, np.int64)
-        self.track_streams_total = self.track_streams_last.copy()
-        self.threshold_s = threshold_s
-        self._heard: list[tuple[np.ndarray, np.ndarray]] = []
-        self.keep = keep
-
-    def record(self, events: Events, n_tracks: int) -> None:
-        stream = events.seconds >= self.threshold_s
-        self.track_streams_last = np.bincount(events.track[stream], minlength=n_tracks).astype(np.int64)
-        self.track_streams_total = _grow_to(self.track_streams_total, n_tracks) + self.track_streams_last
-        self._heard = (self._heard + [(events.listener, events.track)])[-self.keep:]
-
-    def recent_heard(self, n_listeners: int, n_tracks: int, epochs: int | None = None):
-        import scipy.sparse as sp
-        parts = self._heard[-(epochs or self.keep):]
-        if not parts:
-            return sp.csr_matrix((n_listeners, n_tracks), dtype=bool)
-        rows = np.concatenate([p[0] for p in parts])
-        cols = np.concatenate([p[1] for p in parts])
-        m = sp.csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(n_listeners, n_tracks))
-        m.sum_duplicates()
-        return m
-
-
-def _grow_to(a: np.ndarray, n: int) -> np.ndarray:
-    return a if len(a) >= n else np.concatenate([a, np.zeros(n - len(a), a.dtype)])
-
-
-class NoisyOracle:
-    """A stand-in recommender: expected true utility plus Gaussian noise, so its slates are good
-    but not perfect (roughly what a trained factor model serves)."""
-
-    def __init__(self, taste: np.ndarray, catalog: Catalog, w_taste: float, w_quality: float,
-                 noise: float, seed: int = 0):
-        self.taste, self.catalog = taste, catalog
-        self.w_taste, self.w_quality, self.noise = w_taste, w_quality, noise
-        self.rng = np.random.default_rng(seed)
-
-    def recommend(self, users, k, exclude=None, allowed=None):
-        cat = self.catalog
-        out = np.full((len(users), k), -1, np.int32)
-        scores = np.zeros((len(users), k), np.float32)
-        for s in range(0, len(users), 1024):
-            u = users[s:s + 1024]
-            sc = (self.w_taste * self.taste[u] @ cat.style.T + self.w_quality * cat.quality[None, :]
-                  + self.noise * self.rng.standard_normal((len(u), len(cat)))).astype(np.float32)
-            if allowed is not None:
-                sc[:, ~allowed] = -np.inf
-            if exclude is not None:
-                ex = exclude[u].tocoo()
-                sc[ex.row, ex.col] = -np.inf
-            top = np.argpartition(-sc, k, axis=1)[:, :k]
-            top = np.take_along_axis(top, np.argsort(-np.take_along_axis(sc, top, axis=1), axis=1), axis=1)
-            out[s:s + len(u)] = top
-            scores[s:s + len(u)] = np.take_along_axis(sc, top, axis=1)
-        out[~np.isfinite(scores)] = -1
-        return out, scores
-
-    def similar_items(self, items, k, allowed=None):
-        """Nearest tracks by hidden style (computed once for the whole catalog and cached)."""
-        from streamsim.agents.world import normalize
-        cat = self.catalog
-        if getattr(self, "_nbr", None) is None or self._nbr.shape != (len(cat), k):
-            emb = normalize(cat.style)
-            nbr = np.empty((len(cat), k), np.int32)
-            for s in range(0, len(cat), 2048):
-                sc = emb[s:s + 2048] @ emb.T
-                sc[np.arange(sc.shape[0]), np.arange(s, s + sc.shape[0])] = -np.inf
-                nbr[s:s + 2048] = np.argpartition(-sc, k, axis=1)[:, :k]
-            self._nbr = nbr
-        out = self._nbr[items].copy()
-        if allowed is not None:
-            out[~allowed[out]] = -1
-        return out, np.zeros(out.shape, np.float32)
-
-
-def calibration_run(scenario: Scenario, n_listeners: int = 5000, n_tracks: int = 20000,
-                    epochs: int = 6, seed: int = 1, rec_noise: float = 2.0) -> list[dict[str, float]]:
-    """Run listeners and channels alone for a few epochs and measure C1, C2 and C4 each epoch.
-
-    Editorial playlists are the most streamed tracks of each genre; the recommender is a noisy
-    oracle; the ledger is a stand-in. Returns one dict of figures per epoch.
-    """
-    import mesa
-
-    from streamsim.agents.channels import Playlists, build_slates
-    from streamsim.agents.listeners import ListenerPopulation
-    from streamsim.agents.world import World
-
-    scenario = scenario.replace(**{"listeners.count": n_listeners})
-    rng = np.random.default_rng(seed)
-    world = World.generate(scenario, rng)
-    catalog, prior = synthetic_catalog(scenario, world, n_tracks, rng)
-    model = mesa.Model(rng=np.random.default_rng(seed))
-    listeners = ListenerPopulation(model, scenario, world, np.random.default_rng(seed + 1))
-    b = scenario.listeners.behaviour
-    rec = NoisyOracle(listeners.taste, catalog, b.w_taste, b.w_quality, rec_noise, seed)
-    ledger = FakeLedger(prior, b.stream_threshold_s, max(scenario.recommender.exclude_heard_epochs, 1))
-    ch = scenario.channels
-    rows = []
-    for epoch in range(epochs):
-        rec.taste = listeners.taste
-        pl_items, pl_genre = [], []
-        for g in range(world.n_genres):
-            ids = np.flatnonzero(catalog.genre == g)
-            top = ids[np.argsort(-ledger.track_streams_last[ids], kind="stable")]
-            for p in range(ch.editorial_playlists_per_genre):
-                chunk = top[p * ch.editorial_capacity:(p + 1) * ch.editorial_capacity]
-                pl_items.append(np.pad(chunk, (0, ch.editorial_capacity - len(chunk)), constant_values=-1))
-                pl_genre.append(g)
-        playlists = Playlists(np.array(pl_items, np.int32).reshape(-1, ch.editorial_capacity),
-                              np.array(pl_genre, np.int16))
-        n_active = int((listeners.active & ~listeners.is_bot).sum())
-        slates = build_slates(listeners, catalog, world, ledger, rec, playlists, scenario, epoch, rng)
-        events = listen(listeners, slates, catalog, scenario, epoch, seed)
-        ledger.record(events, len(catalog))
-        row = calibration_figures(events, catalog, n_active, b.stream_threshold_s)
-        new, churned = listeners.update(events, catalog, epoch, rng)
-        row.update(epoch=epoch, new_listeners=new, churned=churned,
-                   library_mean=float(np.diff(listeners.library_csr(len(catalog)).indptr).mean()),
-                   satisfaction_mean=float(listeners.satisfaction[listeners.active].mean()))
-        rows.append(row)
-        rec.taste = listeners.taste
-    return rows

@@ -76,17 +76,3 @@ class World:
         emb = style @ self.audio_map
         emb += rng.normal(0.0, self.audio_noise, emb.shape)
         return emb.astype(np.float32)
-
-
-def expected_utility(taste: np.ndarray, style: np.ndarray, quality: np.ndarray,
-                     w_taste: float, w_quality: float) -> np.ndarray:
-    """Noise-free true utility of tracks for listeners: ``w_taste*cos(u, s) + w_quality*q``.
-
-    Args:
-        taste: (n, d) unit taste vectors.
-        style: (m, d) unit style vectors.
-        quality: (m,) track quality.
-    Returns:
-        (n, m) utilities, float32.
-    """
-    return (w_taste * (taste @ style.T) + w_quality * quality[None, :]).astype(np.float32)

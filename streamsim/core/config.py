@@ -15,13 +15,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-CHANNELS = ("library", "personalised", "radio", "editorial", "search", "context")
-RULES = ("pro_rata", "user_centric", "artist_centric", "threshold")
-RECOMMENDERS = ("als", "bpr", "popularity", "random", "content", "oracle", "none")
+from streamsim.core.codes import CHANNELS
+from streamsim.core.registry import PAYOUT_RULES, RECOMMENDERS, Registry
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _registered(registry: Registry, value: str) -> str:
+    """``value`` if it names an entry of the registry, else a ValueError listing the names."""
+    if value not in registry:
+        raise ValueError(f"one of {', '.join(registry.names())}")
+    return value
 
 
 class Section(BaseModel):
@@ -263,8 +269,8 @@ class ExplorationConfig(Section):
 class RecommenderConfig(Section):
     """The recommender retrained every epoch (DESIGN.md section 4)."""
 
-    kind: Literal["als", "bpr", "popularity", "random", "content", "oracle", "none"] = Field(
-        "als", description="als | bpr | popularity | random | content | oracle | none")
+    kind: str = Field("als", description="a registered recommender: als | bpr | popularity | random | "
+                                         "content | oracle | none (streamsim.core.registry.RECOMMENDERS)")
     factors: int = Field(64, ge=1, le=1024, description="latent factors")
     iterations: int = Field(15, ge=1, le=1000, description="ALS sweeps from cold")
     warm_iterations: int = Field(3, ge=0, le=1000, description="ALS sweeps per epoch when warm")
@@ -295,6 +301,11 @@ class RecommenderConfig(Section):
                                       description="BPR: L2 penalty per SGD step (per unit of factor)")
     exploration: ExplorationConfig = ExplorationConfig()
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        return _registered(RECOMMENDERS, value)
+
 
 class ArtistCentricConfig(Section):
     """Deezer/UMG 2023 artist-centric rule, in real-world units (scaled; see docs/MODEL.md)."""
@@ -316,8 +327,8 @@ class ThresholdConfig(Section):
 class PayoutsConfig(Section):
     """Revenue, the rights-holder pool and the payout rules (DESIGN.md section 5)."""
 
-    active: Literal["pro_rata", "user_centric", "artist_centric", "threshold"] = Field(
-        "pro_rata", description="the rule artists see when they adapt")
+    active: str = Field("pro_rata", description="the rule artists see when they adapt: a registered payout "
+                                                "rule (streamsim.core.registry.PAYOUT_RULES)")
     premium_fee_month: float = Field(10.99, ge=0.0, le=1000.0, description="premium fee (USD per month)")
     ad_revenue_month: float = Field(0.6, ge=0.0, le=1000.0,
                                     description="ad revenue per ad-supported listener (USD per month)")
@@ -327,6 +338,11 @@ class PayoutsConfig(Section):
         "auto", description="multiplier of real-world stream thresholds; auto = by streams per track")
     artist_centric: ArtistCentricConfig = ArtistCentricConfig()
     threshold: ThresholdConfig = ThresholdConfig()
+
+    @field_validator("active")
+    @classmethod
+    def _known_rule(cls, value: str) -> str:
+        return _registered(PAYOUT_RULES, value)
 
     @model_validator(mode="after")
     def _scale_positive(self) -> PayoutsConfig:

@@ -1,7 +1,7 @@
 """Figures of a run, a sweep, or several runs side by side (matplotlib, Agg, no pyplot state).
 
 Every figure is written as PNG and SVG under the folder's ``figures/``. Colours are fixed per
-payout rule (:data:`RULE_COLOURS`) and assigned per scenario in the order given, so the same
+payout rule (:func:`rule_colours`) and assigned per scenario in the order given, so the same
 scenario keeps its colour across the figures of one set.
 """
 
@@ -22,108 +22,61 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from streamsim.core.config import RULES  # noqa: E402
+from streamsim.core.registry import PAYOUT_RULES  # noqa: E402
+from streamsim.measures.metrics import gini, lorenz, t_quantile  # noqa: E402
+from streamsim.measures.registry import headline, label, unit  # noqa: E402
 
-RULE_COLOURS = {"pro_rata": "#1f77b4", "user_centric": "#ff7f0e",
-                "artist_centric": "#2ca02c", "threshold": "#d62728"}
-RULE_LABELS = {"pro_rata": "pro-rata", "user_centric": "user-centric",
-               "artist_centric": "artist-centric", "threshold": "threshold (2024)"}
 SCENARIO_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948",
                     "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 EPOCH_LABEL = "epoch (simulated week)"
-
-# metric -> (short label, axis label with unit)
-METRICS: dict[str, tuple[str, str]] = {
-    **{f"payout_gini_{r}": (f"payout Gini, {RULE_LABELS[r]}", "Gini (0-1)") for r in RULES},
-    **{f"payout_top1_share_{r}": (f"top-1 % payout share, {RULE_LABELS[r]}", "share (0-1)") for r in RULES},
-    **{f"payout_emerging_share_{r}": (f"emerging payout share, {RULE_LABELS[r]}", "share (0-1)") for r in RULES},
-    **{f"fraud_share_{r}": (f"fraud payout share, {RULE_LABELS[r]}", "share (0-1)") for r in RULES},
-    "stream_gini_artists": ("stream Gini over artists", "Gini (0-1)"),
-    "stream_top1_share_artists": ("top-1 % artists' stream share", "share (0-1)"),
-    "stream_top10_share_artists": ("top-10 % artists' stream share", "share (0-1)"),
-    "emerging_stream_share": ("emerging artists' stream share", "share (0-1)"),
-    "emerging_impression_share": ("emerging artists' impression share", "share (0-1)"),
-    "new_artist_stream_share": ("new artists' stream share", "share (0-1)"),
-    "emerging_mean_unique_listeners": ("unique listeners per emerging artist", "listeners per week"),
-    "new_releases_reaching_threshold": ("new releases reaching 1,000 streams", "tracks"),
-    "jaccard_random_pairs": ("Jaccard, random pairs", "Jaccard similarity (0-1)"),
-    "jaccard_similar_pairs": ("Jaccard, similar-taste pairs", "Jaccard similarity (0-1)"),
-    "jaccard_dissimilar_pairs": ("Jaccard, dissimilar-taste pairs", "Jaccard similarity (0-1)"),
-    "effective_artists": ("effective number of artists", "artists (exp entropy)"),
-    "effective_tracks": ("effective number of tracks", "tracks (exp entropy)"),
-    "rec_coverage": ("catalog coverage of recommendations", "share of catalog (0-1)"),
-    "individual_diversity": ("individual diversity", "mean style distance"),
-    "release_style_dispersion": ("style dispersion of new releases", "mean style distance"),
-    "mean_true_utility": ("mean true utility", "utility (model units)"),
-    "satisfaction_mean": ("mean satisfaction", "satisfaction (utility units)"),
-    "churn_rate": ("churn rate", "share of listeners per week"),
-    "active_listeners": ("active listeners", "listeners"),
-    "streams_per_listener": ("streams per active listener", "streams per week"),
-    "skip_share_5s": ("plays ended within 5 s", "share of plays (0-1)"),
-    "skip_share_30s": ("plays ended within 30 s", "share of plays (0-1)"),
-    "skip_share_before_end": ("plays ended before the end", "share of plays (0-1)"),
-    "release_mean_length_s": ("mean length of new releases", "seconds"),
-    "release_mean_intro_s": ("mean intro of new releases", "seconds"),
-    "rec_regret_vs_oracle": ("regret against the oracle", "utility (model units)"),
-    "rec_ndcg_at_k": ("nDCG@k", "nDCG (0-1)"),
-}
-
-HEADLINE = (
-    "payout_gini_pro_rata", "payout_gini_user_centric", "payout_gini_artist_centric", "payout_gini_threshold",
-    "payout_emerging_share_pro_rata", "stream_top1_share_artists", "emerging_stream_share",
-    "new_artist_stream_share", "jaccard_random_pairs", "effective_artists", "mean_true_utility",
-    "churn_rate", "streams_per_listener", "release_mean_length_s", "release_mean_intro_s",
-    "rec_regret_vs_oracle",
-)
-"""The metrics compared across runs, scenarios and sweep parameters."""
-
-# time-series figures of a run: stem -> (title, [(panel title, [metric, ...])])
-TIME_SERIES: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
-    "concentration": ("Concentration of payouts and streams", [
-        ("Payout Gini by rule", [f"payout_gini_{r}" for r in RULES]),
-        ("Top-1 % artists' payout share by rule", [f"payout_top1_share_{r}" for r in RULES]),
-        ("Streams over artists", ["stream_gini_artists", "stream_top1_share_artists", "stream_top10_share_artists"]),
-    ]),
-    "small_artist_reach": ("Reach of emerging and new artists", [
-        ("Shares of emerging and new artists", ["emerging_stream_share", "emerging_impression_share",
-                                                "new_artist_stream_share"]),
-        ("Emerging artists' payout share by rule", [f"payout_emerging_share_{r}" for r in RULES]),
-        ("Unique listeners per emerging artist", ["emerging_mean_unique_listeners"]),
-        ("New releases reaching 1,000 streams", ["new_releases_reaching_threshold"]),
-    ]),
-    "homogeneity": ("Homogeneity of consumption and supply", [
-        ("Jaccard similarity of listeners' streams", ["jaccard_random_pairs", "jaccard_similar_pairs",
-                                                      "jaccard_dissimilar_pairs"]),
-        ("Effective number streamed", ["effective_artists", "effective_tracks"]),
-        ("Style diversity", ["individual_diversity", "release_style_dispersion"]),
-        ("Catalog coverage of recommendations", ["rec_coverage"]),
-    ]),
-    "welfare": ("Listener welfare", [
-        ("Utility and satisfaction", ["mean_true_utility", "satisfaction_mean"]),
-        ("Skips", ["skip_share_5s", "skip_share_30s", "skip_share_before_end"]),
-        ("Churn", ["churn_rate"]),
-        ("Active listeners", ["active_listeners"]),
-    ]),
-    "release_drift": ("Drift of new releases (Goodhart)", [
-        ("Mean track length", ["release_mean_length_s"]),
-        ("Mean time to the hook", ["release_mean_intro_s"]),
-    ]),
-}
+__all__ = ["label", "unit", "headline"]
 
 
-def label(metric: str) -> str:
-    """Readable name of a metric."""
-    return METRICS.get(metric, (metric.replace("_", " "), ""))[0]
+def rule_colours() -> dict[str, str]:
+    """The fixed colour of every registered payout rule."""
+    return {name: rule.colour for name, rule in PAYOUT_RULES.items()}
 
 
-def unit(metric: str) -> str:
-    """Axis label (with unit) of a metric."""
-    return METRICS.get(metric, ("", metric.replace("_", " ")))[1]
+def time_series() -> dict[str, tuple[str, list[tuple[str, list[str]]]]]:
+    """Time-series figures of a run: stem -> (title, [(panel title, [metric, ...])])."""
+    rules = PAYOUT_RULES.names()
+    return {
+        "concentration": ("Concentration of payouts and streams", [
+            ("Payout Gini by rule", [f"payout_gini_{r}" for r in rules]),
+            ("Top-1 % artists' payout share by rule", [f"payout_top1_share_{r}" for r in rules]),
+            ("Streams over artists", ["stream_gini_artists", "stream_top1_share_artists",
+                                      "stream_top10_share_artists"]),
+        ]),
+        "small_artist_reach": ("Reach of emerging and new artists", [
+            ("Shares of emerging and new artists", ["emerging_stream_share", "emerging_impression_share",
+                                                    "new_artist_stream_share"]),
+            ("Emerging artists' payout share by rule", [f"payout_emerging_share_{r}" for r in rules]),
+            ("Unique listeners per emerging artist", ["emerging_mean_unique_listeners"]),
+            ("New releases reaching 1,000 streams", ["new_releases_reaching_threshold"]),
+        ]),
+        "homogeneity": ("Homogeneity of consumption and supply", [
+            ("Jaccard similarity of listeners' streams", ["jaccard_random_pairs", "jaccard_similar_pairs",
+                                                          "jaccard_dissimilar_pairs"]),
+            ("Effective number streamed", ["effective_artists", "effective_tracks"]),
+            ("Style diversity", ["individual_diversity", "release_style_dispersion"]),
+            ("Catalog coverage of recommendations", ["rec_coverage"]),
+        ]),
+        "welfare": ("Listener welfare", [
+            ("Utility and satisfaction", ["mean_true_utility", "satisfaction_mean"]),
+            ("Skips", ["skip_share_5s", "skip_share_30s", "skip_share_before_end"]),
+            ("Churn", ["churn_rate"]),
+            ("Active listeners", ["active_listeners"]),
+        ]),
+        "release_drift": ("Drift of new releases (Goodhart)", [
+            ("Mean track length", ["release_mean_length_s"]),
+            ("Mean time to the hook", ["release_mean_intro_s"]),
+        ]),
+    }
 
 
 def metric_colour(metric: str, index: int) -> str:
     """A payout rule's colour for per-rule metrics, else a colour by position."""
-    for rule, colour in RULE_COLOURS.items():
+    for rule, colour in rule_colours().items():
         if metric.endswith("_" + rule):
             return colour
     return SCENARIO_COLOURS[index % len(SCENARIO_COLOURS)]
@@ -160,28 +113,9 @@ def _legend(ax: Any, **kwargs: Any) -> None:
 
 # ---------------------------------------------------------------- Lorenz curves
 
-def lorenz(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lorenz curve of non-negative values: (population share, cumulative value share)."""
-    v = np.sort(np.asarray(values, dtype=float))
-    total = v.sum()
-    x = np.linspace(0.0, 1.0, len(v) + 1)
-    if total <= 0:
-        return x, x.copy()
-    return x, np.concatenate([[0.0], np.cumsum(v) / total])
-
-
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (zeros included); 0 for an all-zero vector."""
-    v = np.sort(np.asarray(values, dtype=float))
-    n, total = len(v), v.sum()
-    if n == 0 or total <= 0:
-        return 0.0
-    return float((2 * np.arange(1, n + 1) - n - 1) @ v / (n * total))
-
-
 def lorenz_figure(artists: pd.DataFrame, title: str = "") -> Figure | None:
     """Lorenz curves of each rule's payouts summed per artist over the whole run."""
-    rules = [r for r in RULES if f"payout_{r}" in artists.columns]
+    rules = [r for r in PAYOUT_RULES.names() if f"payout_{r}" in artists.columns]
     if not rules:
         return None
     totals = artists.groupby("artist_id")[[f"payout_{r}" for r in rules]].sum()
@@ -190,8 +124,8 @@ def lorenz_figure(artists: pd.DataFrame, title: str = "") -> Figure | None:
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="equality")
     for rule in rules:
         x, y = lorenz(totals[f"payout_{rule}"].to_numpy())
-        ax.plot(x, y, color=RULE_COLOURS[rule], linewidth=1.8,
-                label=f"{RULE_LABELS[rule]} (Gini {gini(totals[f'payout_{rule}'].to_numpy()):.3f})")
+        ax.plot(x, y, color=PAYOUT_RULES[rule].colour, linewidth=1.8,
+                label=f"{PAYOUT_RULES[rule].label} (Gini {gini(totals[f'payout_{rule}'].to_numpy()):.3f})")
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="share of artists, poorest first (0-1)",
            ylabel="cumulative share of payouts (0-1)",
            title=f"Payout Lorenz curves over the whole run{': ' + title if title else ''}")
@@ -231,7 +165,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         fig = lorenz_figure(pd.read_parquet(run_dir / "artists.parquet"), name)
         if fig is not None:
             written += save(fig, out, "lorenz")
-    for stem, (title, panels) in TIME_SERIES.items():
+    for stem, (title, panels) in time_series().items():
         fig = time_series_figure(metrics, f"{title}: {name}", panels)
         if fig is not None:
             written += save(fig, out, stem)
@@ -321,8 +255,6 @@ def sweep_time_figure(table: pd.DataFrame, params: list[str], metrics: list[str]
 
 
 def _half_width(sd: pd.Series, n: pd.Series) -> np.ndarray:
-    from streamsim.studies.sweep import t_quantile
-
     t = np.array([t_quantile(int(k) - 1) for k in n])
     with np.errstate(invalid="ignore", divide="ignore"):
         half = t * sd.to_numpy(dtype=float) / np.sqrt(n.to_numpy(dtype=float))
@@ -345,10 +277,10 @@ def plot_sweep(sweep_dir: str | Path) -> list[Path]:
     out = sweep_dir / "figures"
     written: list[Path] = []
     for param in params:
-        fig = sweep_param_figure(summary, param, params, list(HEADLINE), sweep_dir.name)
+        fig = sweep_param_figure(summary, param, params, list(headline()), sweep_dir.name)
         if fig is not None:
             written += save(fig, out, f"sweep_{_slug(param)}")
-    fig = sweep_time_figure(table, params, list(HEADLINE), sweep_dir.name)
+    fig = sweep_time_figure(table, params, list(headline()), sweep_dir.name)
     if fig is not None:
         written += save(fig, out, "sweep_time_series")
     return written
@@ -433,12 +365,10 @@ def final_values(item: Entry, metric: str) -> np.ndarray:
                      if metric in f.columns and len(f)], dtype=float)
 
 
-def compare_table(items: list[Entry], metrics: list[str] = list(HEADLINE)) -> pd.DataFrame:
+def compare_table(items: list[Entry], metrics: list[str] | None = None) -> pd.DataFrame:
     """Long table: entry, metric, runs, final-epoch mean and 95 % t-interval across runs."""
-    from streamsim.studies.sweep import t_quantile
-
     rows = []
-    for metric in metrics:
+    for metric in metrics or headline():
         for item in items:
             values = final_values(item, metric)
             if not len(values):
@@ -450,10 +380,10 @@ def compare_table(items: list[Entry], metrics: list[str] = list(HEADLINE)) -> pd
     return pd.DataFrame(rows, columns=["metric", "entry", "runs", "mean", "ci_low", "ci_high"])
 
 
-def compare_figures(items: list[Entry], out: Path, metrics: list[str] = list(HEADLINE)) -> list[Path]:
+def compare_figures(items: list[Entry], out: Path, metrics: list[str] | None = None) -> list[Path]:
     """Final values side by side (bars, 95 % intervals) and per-epoch lines, one colour per entry."""
     table = compare_table(items, metrics)
-    metrics = [m for m in metrics if m in set(table["metric"])]
+    metrics = [m for m in (metrics or headline()) if m in set(table["metric"])]
     if not metrics:
         return []
     colours = scenario_colours([i.label for i in items])

@@ -7,19 +7,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from streamsim.core.config import Scenario
 
-HEADLINE = (("streams_per_listener", "streams/listener", "{:.0f}"),
-            ("payout_gini_pro_rata", "payout Gini", "{:.3f}"),
-            ("emerging_stream_share", "emerging share", "{:.1%}"),
-            ("rec_fit_seconds", "fit", "{:.2f}s"))
-
 
 def headline(row: dict[str, float]) -> str:
-    """The figures shown beside the bar, from one metrics row."""
-    parts = []
-    for key, label, fmt in HEADLINE:
-        if key in row:
-            parts.append(f"{label} {fmt.format(row[key])}")
-    return "  ".join(parts)
+    """The figures shown beside the bar: the metrics registered with a progress format."""
+    from streamsim.measures.registry import metrics
+
+    return "  ".join(f"{m.label} {m.progress.format(row[m.name])}" for m in metrics()
+                     if m.progress is not None and m.name in row)
 
 
 class EpochProgress:

@@ -88,7 +88,7 @@ def calibration_html(folder: Path) -> str:
 def run_headline(metrics: pd.DataFrame) -> pd.DataFrame:
     """Headline metrics of a run: first epoch, final epoch and mean over epochs."""
     rows = []
-    for metric in plots.HEADLINE:
+    for metric in plots.headline():
         if metric in metrics.columns and len(metrics):
             col = metrics.sort_values("epoch")[metric].astype(float)
             rows.append({"metric": plots.label(metric), "unit": plots.unit(metric), "first epoch": col.iloc[0],
@@ -98,7 +98,7 @@ def run_headline(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def sweep_headline(summary: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     """Headline metrics per configuration: mean and 95 % interval across replications."""
-    rows = summary[summary["metric"].isin(plots.HEADLINE)]
+    rows = summary[summary["metric"].isin(plots.headline())]
     out = pd.DataFrame({"config": rows["config"], **{p: rows[p] for p in params},
                         "metric": rows["metric"].map(plots.label), "runs": rows["n"], "mean": rows["mean"],
                         "95 % interval": [f"[{_fmt(lo)}, {_fmt(hi)}]" for lo, hi in

@@ -1,7 +1,8 @@
-"""The parameter reference of docs/MODEL.md, rendered from the scenario schema itself.
+"""The reference tables of docs/MODEL.md, rendered from the code itself.
 
-``python -m sim.schema_doc`` prints the table; a test checks that docs/MODEL.md holds the
-current one, so the documented defaults and ranges cannot drift from the code.
+``python -m streamsim.present.schema_doc`` prints the parameter table (from the scenario schema),
+``--metrics`` the metric tables (from the metric registry); tests check that docs/MODEL.md holds
+the current ones, so documented defaults, ranges, units and formulas cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -54,4 +55,11 @@ def parameter_table() -> str:
 
 
 if __name__ == "__main__":
-    print(parameter_table(), end="")
+    import sys
+
+    if "--metrics" in sys.argv[1:]:
+        from streamsim.measures.registry import metric_table
+
+        print(metric_table(), end="")
+    else:
+        print(parameter_table(), end="")

@@ -1,14 +1,30 @@
 """Recommenders retrained every epoch: ALS, BPR, baselines, serving and exploration.
 
-`make(scenario, seed)` builds the one named by ``scenario.recommender.kind``; all share the
-interface of `recommender.base.Recommender`.
+`make(scenario, seed)` builds the kind named by ``scenario.recommender.kind`` from the registry
+``streamsim.core.registry.RECOMMENDERS``; every kind meets the contract of
+`streamsim.recommender.base.Recommender` (fit, recommend, similar_items, observe).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
-from streamsim.core.config import Scenario
+from streamsim.core.registry import RECOMMENDERS
+
+if TYPE_CHECKING:
+    from streamsim.core.config import Scenario
+
+
+def factory(kind: str) -> Any:
+    """The registered factory of a kind (a "module:attribute" entry is imported here), or None."""
+    entry = RECOMMENDERS[kind]
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attr)
+    return entry
 
 
 def make(scenario: Scenario, seed: int | np.random.SeedSequence):
@@ -17,22 +33,18 @@ def make(scenario: Scenario, seed: int | np.random.SeedSequence):
     When ``recommender.exploration.share`` > 0 the model is wrapped so that that share of each
     slate goes to long-tail / new tracks chosen by the exploration bandit.
     """
-    from streamsim.recommender.als import ALS
-    from streamsim.recommender.baselines import Content, Oracle, Popularity, Random
-    from streamsim.recommender.bpr import BPR
-    from streamsim.recommender.exploration import Exploring
-
     cfg = scenario.recommender
-    kinds = {"als": ALS, "bpr": BPR, "popularity": Popularity, "random": Random,
-             "content": Content, "oracle": Oracle}
-    if cfg.kind == "none":
+    build = factory(cfg.kind)
+    if build is None:
         return None
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     model_seed, explore_seed = seq.spawn(2)
-    model = kinds[cfg.kind](cfg, model_seed)
+    model = build(cfg, model_seed)
     if cfg.exploration.share > 0:
+        from streamsim.recommender.exploration import Exploring
+
         model = Exploring(model, cfg.exploration, explore_seed)
     return model
 
 
-__all__ = ["make"]
+__all__ = ["factory", "make"]

@@ -10,12 +10,27 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
-from streamsim.agents.catalog import Catalog
 from streamsim.recommender import serving
+
+
+class Tracks(Protocol):
+    """What a recommender may read of the catalog (``streamsim.agents.catalog.Catalog`` is one).
+
+    ``audio`` is observable; ``style`` and ``quality`` are hidden and only the oracle reads them;
+    ``release_epoch`` tells exploration which tracks are new. Rows are track ids.
+    """
+
+    audio: np.ndarray
+    style: np.ndarray
+    quality: np.ndarray
+    release_epoch: np.ndarray
+
+    def __len__(self) -> int: ...
 
 
 @dataclass
@@ -27,12 +42,12 @@ class FitContext:
         catalog: the track catalog; ``catalog.audio`` is observable, ``style``/``quality`` are
             hidden and only the oracle reads them.
         taste: (L, d) float32 hidden listener taste; only the oracle reads it.
-        w_taste, w_quality: weights of the true utility (``agents.world.expected_utility``).
+        w_taste, w_quality: weights of the true utility (``streamsim.core.utility.expected_utility``).
         n_threads: numba threads for the fit (None = numba's default).
     """
 
     epoch: int
-    catalog: Catalog
+    catalog: Tracks
     taste: np.ndarray
     w_taste: float
     w_quality: float
@@ -66,7 +81,7 @@ class Recommender(ABC):
         self.n_items = 0                 # columns of the last fit's matrix
         self.popularity = np.zeros(0, np.float32)   # column sums of the last fit's matrix
         self.user_nnz = np.zeros(0, np.int64)       # interactions per user in the last fit
-        self.catalog: Catalog | None = None
+        self.catalog: Tracks | None = None
         self.epoch = 0
 
     # -- to implement -------------------------------------------------------------------

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from streamsim.agents.world import expected_utility
+from streamsim.core.utility import expected_utility
 from streamsim.recommender import serving
 from streamsim.recommender.base import FitContext, FitInfo, Recommender
 

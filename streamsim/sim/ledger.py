@@ -12,11 +12,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from streamsim.agents.catalog import Catalog
-from streamsim.core.config import CHANNELS, Scenario
+from streamsim.core.codes import SOUGHT
+from streamsim.core.config import Scenario
 from streamsim.core.events import Events
-from streamsim.economics.payouts import StreamTable
+from streamsim.economics.tables import StreamTable
 
-SOUGHT_CHANNELS = (CHANNELS.index("library"), CHANNELS.index("search"))
 
 
 def _grow(a: np.ndarray, n: int) -> np.ndarray:
@@ -101,7 +101,7 @@ class Ledger:
         self.track_streams_last = np.bincount(events.track[self.stream], minlength=n_tracks).astype(np.int64)
         self.track_streams_total += self.track_streams_last
         self.track_plays_last = np.bincount(events.track, minlength=n_tracks).astype(np.int64)
-        early = (events.seconds < 30.0) & ~self.completed
+        early = (events.seconds < self.threshold_s) & ~self.completed
         self.track_early_skips_last = np.bincount(events.track[early], minlength=n_tracks).astype(np.int64)
         self.listener_plays_total += np.bincount(events.listener, minlength=n_listeners).astype(np.int64)
 
@@ -156,7 +156,7 @@ class Ledger:
     def streams_table(self) -> StreamTable:
         """The last epoch's streams aggregated per (listener, track), for the payout rules."""
         ev = self.events
-        sought = np.isin(ev.channel, SOUGHT_CHANNELS)
+        sought = np.isin(ev.channel, SOUGHT)
         n_tracks = len(self.track_streams_last)
         track_artist = np.zeros(n_tracks, np.int32)
         track_artist[ev.track] = self.artist

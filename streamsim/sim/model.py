@@ -2,8 +2,8 @@
 
 The model owns the populations, the catalog, the recommender and the ledger, and runs the
 epoch in the order of DESIGN.md section 3. It only wires components together: behaviour lives
-in ``agents``, learning in ``recommender``, money and measurement in ``sim.payouts`` and
-``sim.metrics``.
+in ``agents``, learning in ``recommender``, money in ``economics``. Each step returns an
+:class:`~streamsim.sim.record.EpochRecord`; measurement (``streamsim.measures``) reads records.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import mesa
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from streamsim import recommender
+from streamsim import recommender as recommenders
 from streamsim.agents.artists import ArtistPopulation
 from streamsim.agents.catalog import Catalog
 from streamsim.agents.channels import build_slates
@@ -25,24 +25,28 @@ from streamsim.agents.fraud import StreamFarm
 from streamsim.agents.listeners import ListenerPopulation
 from streamsim.agents.listening import listen
 from streamsim.agents.world import World
-from streamsim.recommender.base import FitContext, FitInfo
-from streamsim.economics import payouts
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
-from streamsim.measures.gather import epoch_inputs
+from streamsim.economics import revenue as money
+from streamsim.economics.rules import settle_all
+from streamsim.economics.tables import StreamTable
+from streamsim.recommender.base import FitContext, FitInfo
+from streamsim.sim.evaluation import oracle_evaluation
 from streamsim.sim.ledger import Ledger
-from streamsim.measures.metrics import artist_rows, collect
+from streamsim.sim.record import Artists, EpochRecord, Listeners, Served, Tracks
 
 
 class StreamingModel(mesa.Model):
-    """A music-streaming platform, its listeners and artists, for ``scenario.run.epochs`` weeks.
+    """A music-streaming platform, its listeners and artists, one epoch (week) per ``step()``.
 
     Args:
         scenario: the validated scenario.
         n_threads: numba threads for the kernels (None: numba's default). Results do not depend on it.
+        recommender: any object meeting the ``streamsim.recommender.base.Recommender`` contract
+            (fit, recommend, similar_items, observe), used instead of the scenario's kind.
     """
 
-    def __init__(self, scenario: Scenario, n_threads: int | None = None):
+    def __init__(self, scenario: Scenario, n_threads: int | None = None, recommender=None):
         seq = np.random.SeedSequence(scenario.run.seed)
         (mesa_seq, world_seq, artists_seq, listeners_seq, rec_seq, editors_seq,
          fraud_seq, kernel_seq, epoch_seq) = seq.spawn(9)
@@ -67,23 +71,22 @@ class StreamingModel(mesa.Model):
             fraud_rng = np.random.default_rng(fraud_seq)
             self.farm = StreamFarm(scenario, self.world, self.catalog, self.artists, fraud_rng)
             self.bot_ids = self.listeners.add_bots(scenario.fraud.bots, scenario.fraud.premium, 0)
-        self.recommender = recommender.make(scenario, rec_seq)
+        self.recommender = recommender if recommender is not None else recommenders.make(scenario, rec_seq)
         self.ledger = Ledger(scenario)
         self.ledger.seed_history(np.random.default_rng(epoch_seq.spawn(1)[0]).poisson(
             self.artists.prior_track_popularity()))
         self.ledger.extend(self.listeners.n, len(self.catalog))
+        self._served = Served.none(scenario.channels.slate_size)
+        self._record: EpochRecord | None = None
+        # Mesa replaces step() by a wrapper that advances its clock and returns nothing; wrap
+        # that once more so that step() hands back the epoch's record.
+        advance_clock = self.step
 
-        self.fit_info = FitInfo(0.0, float("nan"))
-        self.slates = None
-        self.prev_slates = None
-        self.new_tracks = np.zeros(0, np.int32)
-        self.new_listeners = 0
-        self.churned_listeners = 0
-        self.settlement: dict[str, np.ndarray] = {}
-        self.stream_table = payouts.StreamTable.empty()
-        self.revenue = np.zeros(0)
-        self.metrics_rows: list[dict[str, float]] = []
-        self.artist_tables: list[dict[str, np.ndarray]] = []
+        def step() -> EpochRecord:
+            advance_clock()
+            return self._record
+
+        self.step = step
 
     @contextmanager
     def _phase(self, name: str):
@@ -91,38 +94,44 @@ class StreamingModel(mesa.Model):
         yield
         self.timings[name] += time.perf_counter() - start
 
-    def step(self) -> None:
-        """One epoch, in the order of DESIGN.md section 3.
+    def step(self) -> EpochRecord:
+        """One epoch, in the order of DESIGN.md section 3; returns its record.
 
         BLAS runs single-threaded inside an epoch: the parallel work is in numba kernels, and
         BLAS threads spinning beside numba's made small matrix products ten times slower.
         """
         with threadpool_limits(limits=1, user_api="blas"):
-            self._step()
+            self._record = self._step()
+        self.epoch += 1
+        return self._record
 
-    def _step(self) -> None:
+    def _step(self) -> EpochRecord:
         sc = self.config
         t = self.epoch
         rng = np.random.default_rng(self._epoch_seq.spawn(1)[0])
         with self._phase("release"):
-            self.artists.enter(t, rng)
-            self.new_tracks = self.artists.release(t, rng)
+            new_artists = self.artists.enter(t, rng)
+            new_tracks = self.artists.release(t, rng)
             self.world.drift(rng)
             self.ledger.extend(self.listeners.n, len(self.catalog))
+        fit = FitInfo(0.0, float("nan"))
         with self._phase("fit"):
             if self.recommender is not None:
                 ctx = FitContext(t, self.catalog, self.listeners.taste, sc.listeners.behaviour.w_taste,
                                  sc.listeners.behaviour.w_quality, self.n_threads)
                 matrix = self.ledger.interactions(self.listeners.n, len(self.catalog))
-                self.fit_info = self.recommender.fit(matrix, ctx)
+                fit = self.recommender.fit(matrix, ctx)
         with self._phase("slates"):
             playlists = self.editors.curate(self.catalog, self.artists, self.ledger.track_streams_last,
                                             self.ledger.track_streams_prev, t, rng)
-            self.prev_slates = self.slates
-            self.slates = build_slates(self.listeners, self.catalog, self.world, self.ledger,
-                                       self.recommender, playlists, sc, t, rng)
+            if not self.listeners.libraries_seeded:
+                # the collections listeners bring, drawn once the back catalog and its history exist
+                pop = self.ledger.track_streams_last[: len(self.catalog)].astype(np.float64)
+                self.listeners.seed_libraries(self.catalog, rng, pop)
+            slates = build_slates(self.listeners, self.catalog, self.world, self.ledger,
+                                  self.recommender, playlists, sc, t, rng)
         with self._phase("listen"):
-            events = listen(self.listeners, self.slates, self.catalog, sc, t, self._kernel_seed)
+            events = listen(self.listeners, slates, self.catalog, sc, t, self._kernel_seed)
             if self.farm is not None:
                 events = Events.concat([events, self.farm.stream(self.bot_ids, t, rng)])
         with self._phase("ledger"):
@@ -130,35 +139,57 @@ class StreamingModel(mesa.Model):
             if self.recommender is not None:
                 self.recommender.observe(events.track, self.ledger.completed)
         with self._phase("payouts"):
-            self.revenue = payouts.listener_revenue(self.listeners.premium, self.listeners.active, sc.payouts)
-            self.stream_table = self.ledger.streams_table()
-            self.settlement = payouts.settle_all(self.stream_table, self.revenue, len(self.catalog),
-                                                 self.artists.n, sc.payouts,
-                                                 self.ledger.track_streams_window(len(self.catalog)),
-                                                 self.payout_scale(),
-                                                 history_epochs=min(t + 1, sc.payouts.threshold.window_epochs))
+            revenue = money.listener_revenue(self.listeners.premium, self.listeners.active, sc.payouts)
+            table = self.ledger.streams_table()
+            scale = self.payout_scale()
+            settlement = settle_all(table, revenue, len(self.catalog), self.artists.n, sc.payouts,
+                                    self.ledger.track_streams_window(len(self.catalog)), scale,
+                                    history_epochs=min(t + 1, sc.payouts.threshold.window_epochs))
         with self._phase("adapt"):
-            self.artists.adapt(t, self.settlement[sc.payouts.active], self.ledger.track_streams_last,
+            self.artists.adapt(t, settlement[sc.payouts.active], self.ledger.track_streams_last,
                                self.ledger.track_plays_last, self.ledger.track_early_skips_last, rng)
         with self._phase("update"):
-            self.new_listeners, self.churned_listeners = self.listeners.update(events, self.catalog, t, rng)
+            arrivals, churned = self.listeners.update(events, self.catalog, t, rng)
         with self._phase("metrics"):
-            inputs = epoch_inputs(self, rng)
-            self.metrics_rows.append(collect(inputs))
-            if sc.outputs.artists_table:
-                self.artist_tables.append(artist_rows(inputs))
-        self.epoch += 1
+            metric_seed = int(rng.integers(2**31 - 1))
+            served = Served(slates.personalised_users, slates.personalised_items)
+            oracle_users, oracle_utility = oracle_evaluation(self, served, metric_seed)
+            record = EpochRecord(
+                epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,
+                table=table, settlement=settlement, revenue=revenue,
+                pool=money.pool_of(revenue, sc.payouts),
+                scale=money.Scale.of(scale, len(self.catalog), self.artists.n),
+                fit_seconds=fit.seconds, fit_loss=fit.loss,
+                new_tracks=new_tracks, new_artists=new_artists, arrivals=arrivals, churned=churned,
+                served=served, served_before=self._served,
+                oracle_users=oracle_users, oracle_utility=oracle_utility, metric_seed=metric_seed,
+                tracks=self._tracks(), artists=self._artists(), listeners=self._listeners())
+            self._served = served
+        return record
+
+    def _tracks(self) -> Tracks:
+        cat = self.catalog
+        return Tracks(cat.artist, cat.release_epoch, cat.length_s, cat.intro_s, cat.style, cat.quality,
+                      cat.fraud, self.ledger.track_streams_total[: len(cat)].copy())
+
+    def _artists(self) -> Artists:
+        art = self.artists
+        return Artists(art.tier.copy(), art.major.copy(), art.entry_epoch.copy())
+
+    def _listeners(self) -> Listeners:
+        lis = self.listeners
+        return Listeners(lis.active & ~lis.is_bot, lis.is_bot.copy(), lis.taste.copy(), lis.satisfaction.copy(), lis.premium.copy())
 
     def payout_scale(self) -> float:
         """Multiplier of real-world stream thresholds for this platform's size (docs/MODEL.md)."""
         sc = self.config.payouts
         if sc.scale != "auto":
             return float(sc.scale)
-        return payouts.auto_scale(self.ledger.track_streams_last, len(self.catalog))
+        return money.auto_scale(self.ledger.track_streams_last, len(self.catalog))
 
-    def run(self, epochs: int | None = None, on_epoch=None) -> None:
-        """Run ``epochs`` epochs (default: the scenario's), calling ``on_epoch(model)`` after each."""
+    def run(self, epochs: int | None = None, on_record=None) -> None:
+        """Step ``epochs`` epochs (default: the scenario's), calling ``on_record(record)`` after each."""
         for _ in range(epochs or self.config.run.epochs):
-            self.step()
-            if on_epoch is not None:
-                on_epoch(self)
+            record = self.step()
+            if on_record is not None:
+                on_record(record)

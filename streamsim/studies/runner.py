@@ -15,15 +15,19 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from streamsim.core.config import Scenario
+
+if TYPE_CHECKING:
+    from streamsim.sim.record import EpochRecord
 
 PACKAGES = ("streamsim", "numpy", "scipy", "numba", "mesa", "pandas", "pyarrow", "pydantic")
 
@@ -77,47 +81,137 @@ def default_run_id(scenario: Scenario) -> str:
     return f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-s{scenario.run.seed}"
 
 
-class _Recorder:
-    """Collects the per-epoch tables a run writes beside its metrics."""
+class Observer(Protocol):
+    """Something that watches a simulation: ``on_record`` after every epoch; an observer may
+    also define ``on_end(model)``, called once with the model after the last epoch."""
 
-    def __init__(self, save_streams: bool):
-        self.save_streams = save_streams
+    def on_record(self, record: EpochRecord) -> None: ...
+
+
+class _Tables:
+    """Collects the metrics row and the artist rows of every epoch."""
+
+    def __init__(self, scenario: Scenario, progress=None):
+        self.scenario = scenario
+        self.progress = progress
+        self.rows: list[dict[str, float]] = []
+        self.artists: list[dict[str, np.ndarray]] = []
+
+    def on_record(self, record: EpochRecord) -> None:
+        from streamsim.measures.artists import artist_rows
+        from streamsim.measures.registry import collect
+        from streamsim.measures.view import EpochView
+
+        view = EpochView(record, self.scenario)
+        self.rows.append(collect(view))
+        if self.scenario.outputs.artists_table:
+            self.artists.append(artist_rows(view))
+        if self.progress is not None:
+            self.progress.advance(self.rows[-1])
+
+
+class _StreamsExport:
+    """With ``outputs.save_streams``: the streams and revenue needed to recompute payouts."""
+
+    def __init__(self):
         self.streams: list[pd.DataFrame] = []
         self.listeners: list[pd.DataFrame] = []
 
-    def __call__(self, model) -> None:
-        if not self.save_streams:
-            return
-        table = model.stream_table
-        epoch = model.epoch - 1
+    def on_record(self, record: EpochRecord) -> None:
+        table = record.table
         frame = pd.DataFrame({"listener_id": table.listener, "artist_id": table.artist,
                               "streams": table.streams, "sought_streams": table.sought})
         frame = frame.groupby(["listener_id", "artist_id"], as_index=False, sort=True).sum()
-        frame.insert(0, "epoch", np.int32(epoch))
+        frame.insert(0, "epoch", np.int32(record.epoch))
         self.streams.append(frame)
-        lis = model.listeners
+        lis = record.listeners
+        n = len(lis.active)
+        revenue = np.zeros(n)
+        revenue[: len(record.revenue)] = record.revenue   # this epoch's arrivals paid nothing yet
         self.listeners.append(pd.DataFrame({
-            "epoch": np.full(lis.n, epoch, np.int32), "listener_id": np.arange(lis.n, dtype=np.int32),
+            "epoch": np.full(n, record.epoch, np.int32), "listener_id": np.arange(n, dtype=np.int32),
             "tier": np.where(lis.premium, "premium", "ad_supported"),
-            "revenue_contribution": model.revenue, "active": lis.active.copy()}))
+            "revenue_contribution": revenue, "active": lis.active}))
 
 
-def run(scenario: Scenario, out_root: str | Path | None = None, quiet: bool = True,
-        run_id: str | None = None, on_epoch: Callable[[Any], None] | None = None,
-        n_threads: int | None = None) -> Path:
-    """Simulate a scenario and write its results; return the finished run folder.
+@dataclass
+class Result:
+    """A finished simulation in memory.
+
+    Attributes:
+        scenario: the scenario it ran (with any epochs override applied).
+        metrics: one row per epoch (the columns of ``streamsim.measures.registry.metric_columns()``).
+        artists: one row per artist per epoch, or None with ``outputs.artists_table = false``.
+        model: the model after the last epoch (its populations, catalog, ledger, recommender).
+        seconds: wall seconds per phase, plus "setup" and "total".
+        streams, listeners: the exported streams and revenue with ``outputs.save_streams``.
+        path, manifest: the run folder and its manifest, once saved or read back.
+    """
+
+    scenario: Scenario
+    metrics: pd.DataFrame
+    artists: pd.DataFrame | None
+    model: Any
+    seconds: dict[str, float]
+    streams: pd.DataFrame | None = None
+    listeners: pd.DataFrame | None = None
+    path: Path | None = None
+    manifest: dict | None = None
+
+    def save(self, out_root: str | Path, run_id: str | None = None) -> Path:
+        """Write the run folder ``<out_root>/<scenario>/<run id>/`` atomically; return it."""
+        partial, final, manifest = _start(self.scenario, out_root, run_id)
+        _write_tables(partial, self)
+        self.path = _finish(partial, final, manifest, self.seconds)
+        self.manifest = manifest
+        return self.path
+
+
+def simulate(scenario: Scenario, epochs: int | None = None, recommender=None,
+             observers: tuple[Observer, ...] = (), progress: bool = False,
+             n_threads: int | None = None) -> Result:
+    """Simulate a scenario in memory and return its tables and model.
 
     Args:
         scenario: the validated scenario.
-        out_root: folder under which ``<scenario>/<run id>/`` is written (default: outputs.root).
-        quiet: no progress bar.
-        run_id: name of the run folder (default: UTC time and seed).
-        on_epoch: called with the model after each epoch.
+        epochs: epochs to run instead of ``run.epochs`` (the returned scenario says so).
+        recommender: an object meeting the Recommender contract, used instead of the scenario's kind.
+        observers: called with every epoch's record (and ``on_end(model)`` if they have it).
+        progress: draw a progress bar on stderr (only on a terminal).
         n_threads: numba threads (results do not depend on it).
     """
-    from streamsim.sim.model import StreamingModel  # heavy imports (numba kernels) only when running
     from streamsim.present.progress import EpochProgress
+    from streamsim.sim.model import StreamingModel  # heavy imports (numba kernels) only when running
 
+    if epochs is not None:
+        scenario = scenario.replace(**{"run.epochs": epochs})
+    started = time.perf_counter()
+    export = _StreamsExport() if scenario.outputs.save_streams else None
+    with EpochProgress(scenario, enabled=progress) as bar:
+        tables = _Tables(scenario, bar)
+        watchers = [tables, *([export] if export else []), *observers]
+        setup = time.perf_counter()
+        model = StreamingModel(scenario, n_threads=n_threads, recommender=recommender)
+        setup = time.perf_counter() - setup
+
+        def on_record(record: EpochRecord) -> None:
+            for w in watchers:
+                w.on_record(record)
+
+        model.run(on_record=on_record)
+    for w in watchers:
+        if hasattr(w, "on_end"):
+            w.on_end(model)
+    artists = (pd.concat([pd.DataFrame(t) for t in tables.artists], ignore_index=True)
+               if scenario.outputs.artists_table else None)
+    seconds = {"setup": setup, **dict(model.timings), "total": time.perf_counter() - started}
+    return Result(scenario, pd.DataFrame(tables.rows), artists, model, seconds,
+                  pd.concat(export.streams, ignore_index=True) if export else None,
+                  pd.concat(export.listeners, ignore_index=True) if export else None)
+
+
+def _start(scenario: Scenario, out_root: str | Path | None, run_id: str | None) -> tuple[Path, Path, dict]:
+    """Create ``<run id>.partial/`` with the resolved config and a "running" manifest."""
     root = Path(out_root if out_root is not None else scenario.outputs.root)
     if run_id is None:
         run_id = base = default_run_id(scenario)
@@ -139,37 +233,47 @@ def run(scenario: Scenario, out_root: str | Path | None = None, quiet: bool = Tr
         "argv": sys.argv, "started": _now(), "finished": None, "seconds": {},
     }
     write_json(partial / "manifest.json", manifest)
-    recorder = _Recorder(scenario.outputs.save_streams)
-    started = time.perf_counter()
+    return partial, final, manifest
+
+
+def _write_tables(folder: Path, result: Result) -> None:
+    write_parquet(folder / "metrics.parquet", result.metrics)
+    if result.artists is not None:
+        write_parquet(folder / "artists.parquet", result.artists)
+    if result.streams is not None:
+        write_parquet(folder / "streams.parquet", result.streams)
+        write_parquet(folder / "listeners.parquet", result.listeners)
+
+
+def _finish(partial: Path, final: Path, manifest: dict, seconds: dict[str, float]) -> Path:
+    manifest.update(status="complete", finished=_now(), seconds=seconds)
+    write_json(partial / "manifest.json", manifest)
+    os.replace(partial, final)
+    return final
+
+
+def run(scenario: Scenario, out_root: str | Path | None = None, quiet: bool = True,
+        run_id: str | None = None, observers: tuple[Observer, ...] = (),
+        n_threads: int | None = None) -> Path:
+    """Simulate a scenario and write its results; return the finished run folder.
+
+    Args:
+        scenario: the validated scenario.
+        out_root: folder under which ``<scenario>/<run id>/`` is written (default: outputs.root).
+        quiet: no progress bar.
+        run_id: name of the run folder (default: UTC time and seed).
+        observers: called with every epoch's record (see :func:`simulate`).
+        n_threads: numba threads (results do not depend on it).
+    """
+    partial, final, manifest = _start(scenario, out_root, run_id)
     try:
-        with EpochProgress(scenario, enabled=not quiet) as progress:
-            setup = time.perf_counter()
-            model = StreamingModel(scenario, n_threads=n_threads)
-            setup = time.perf_counter() - setup
-
-            def after_epoch(m) -> None:
-                recorder(m)
-                progress.advance(m.metrics_rows[-1])
-                if on_epoch is not None:
-                    on_epoch(m)
-
-            model.run(on_epoch=after_epoch)
-        write_parquet(partial / "metrics.parquet", pd.DataFrame(model.metrics_rows))
-        if scenario.outputs.artists_table:
-            write_parquet(partial / "artists.parquet", pd.concat(
-                [pd.DataFrame(t) for t in model.artist_tables], ignore_index=True))
-        if scenario.outputs.save_streams:
-            write_parquet(partial / "streams.parquet", pd.concat(recorder.streams, ignore_index=True))
-            write_parquet(partial / "listeners.parquet", pd.concat(recorder.listeners, ignore_index=True))
+        result = simulate(scenario, observers=observers, progress=not quiet, n_threads=n_threads)
+        _write_tables(partial, result)
     except BaseException as exc:
         manifest.update(status="failed", finished=_now(), error=f"{type(exc).__name__}: {exc}")
         write_json(partial / "manifest.json", manifest)
         raise
-    manifest.update(status="complete", finished=_now(),
-                    seconds={"setup": setup, **dict(model.timings), "total": time.perf_counter() - started})
-    write_json(partial / "manifest.json", manifest)
-    os.replace(partial, final)
-    return final
+    return _finish(partial, final, manifest, result.seconds)
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from streamsim.core import config
 from streamsim.core.config import Scenario, ScenarioError
+from streamsim.measures.metrics import t_quantile
 
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 FAIL_ENV = "STREAMSIM_SWEEP_FAIL"
@@ -153,9 +154,10 @@ class Sweep:
     """A validated sweep: every run resolved, nothing run yet."""
 
     name: str
-    source: Path
+    source: Path | None
     spec: SweepFile
     base_path: Path | None
+    base: Scenario | None = None
     runs: list[RunSpec] = field(default_factory=list)
 
 
@@ -211,15 +213,25 @@ def plan(path: str | Path) -> Sweep:
     path = Path(path)
     spec = read_sweep(path)
     base_path = (path.parent / spec.base).resolve() if spec.base else None
-    base = config.load(base_path)
+    return plan_spec(spec, config.load(base_path), source=path, base_path=base_path)
+
+
+def plan_spec(spec: SweepFile, base: Scenario, source: Path | None, base_path: Path | None = None) -> Sweep:
+    """Resolve every run of a sweep given as a SweepFile and a base scenario (the Python API's path).
+
+    Raises:
+        ScenarioError: listing every problem of every configuration.
+    """
+    where = str(source) if source is not None else "sweep"
     root_seed = spec.seed if spec.seed is not None else base.run.seed
     run_seeds = seeds(root_seed, spec.replications)
-    sweep = Sweep(name=spec.name or path.stem, source=path, spec=spec, base_path=base_path)
+    name = spec.name or (source.stem if source is not None else base.run.name)
+    sweep = Sweep(name=name, source=source, spec=spec, base_path=base_path, base=base)
     problems: list[str] = []
     try:
         fixed = base.replace(**spec.set)
     except ScenarioError as exc:
-        raise ScenarioError([f"set: {p}" for p in exc.problems], str(path)) from None
+        raise ScenarioError([f"set: {p}" for p in exc.problems], where) from None
     for index, params in enumerate(points(spec)):
         label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "base"
         for rep, seed in enumerate(run_seeds):
@@ -231,7 +243,7 @@ def plan(path: str | Path) -> Sweep:
             sweep.runs.append(RunSpec(index, params, rep, seed, scenario.to_toml(), scenario.run.name,
                                       content_id(scenario)))
     if problems:
-        raise ScenarioError(problems, str(path))
+        raise ScenarioError(problems, where)
     return sweep
 
 
@@ -392,6 +404,8 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: cf.Executor, threads: int
     """
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
+    if sweep.base_path is None and sweep.base is not None:
+        _atomic_text(out / "base.toml", sweep.base.to_toml())
     _atomic_text(out / "sweep.toml", _resolved_sweep_toml(sweep))
     outcome = Outcome(out)
     pending: dict[cf.Future, RunSpec] = {}
@@ -436,6 +450,8 @@ def _resolved_sweep_toml(sweep: Sweep) -> str:
     data = sweep.spec.model_dump(mode="json", exclude_none=True)
     if sweep.base_path is not None:
         data["base"] = str(sweep.base_path)
+    elif sweep.base is not None:      # a sweep started from Python: its base scenario is written beside it
+        data["base"] = "base.toml"
     data["name"] = sweep.name
     return tomli_w.dumps(data)
 
@@ -474,15 +490,6 @@ def sweep_table(sweep: Sweep, out: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=["config", *sweep.spec.swept_keys(), "replication", "seed", "run_id", "epoch"])
     return pd.concat(frames, ignore_index=True).sort_values(
         ["config", "replication", "epoch"], kind="stable").reset_index(drop=True)
-
-
-def t_quantile(df: int) -> float:
-    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (nan if df < 1)."""
-    if df < 1:
-        return math.nan
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, df))
 
 
 def summarise(table: pd.DataFrame, params: list[str], last_epochs: int = 1) -> pd.DataFrame:

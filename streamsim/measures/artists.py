@@ -1,0 +1,55 @@
+"""The per-artist table of an epoch (artists.parquet): one row per artist."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from streamsim.economics.rules import rule_names
+from streamsim.economics.tables import sum_by
+from streamsim.measures.view import EpochView
+
+COLUMNS_DOC = {
+    "epoch": ("epoch", ""),
+    "artist_id": ("id", "row number of the artist"),
+    "tier": ("code", "0 superstar, 1 established, 2 emerging"),
+    "major_label": ("bool", "signed to a major"),
+    "entry_epoch": ("epoch", "epoch the artist entered (≤ 0 for the initial population)"),
+    "streams": ("streams", "this epoch"),
+    "unique_listeners": ("listeners", "distinct listeners who streamed the artist this epoch"),
+    "impressions": ("exposures", "exposures of the artist's tracks this epoch"),
+    "tracks_released": ("tracks", "releases this epoch"),
+    "release_mean_length_s": ("s", "mean length of this epoch's releases (none → 0)"),
+    "release_mean_intro_s": ("s", "mean intro of this epoch's releases (none → 0)"),
+    "payout_<r>": ("USD", "the artist's payout under each registered rule r"),
+}
+"""Columns of artists.parquet: (unit, meaning), as docs/MODEL.md lists them."""
+
+
+def artist_rows(view: EpochView) -> dict[str, np.ndarray]:
+    """The epoch's rows of artists.parquet as a dict of equal-length columns."""
+    r = view.record
+    n_a = view.n_artists
+    released = view.released
+    rel_artist = np.asarray(r.tracks.artist)[released]
+    n_rel = np.bincount(rel_artist, minlength=n_a)[:n_a]
+
+    def release_mean(values: np.ndarray) -> np.ndarray:
+        return np.divide(sum_by(rel_artist, np.asarray(values)[released], n_a), n_rel, out=np.zeros(n_a),
+                         where=n_rel > 0)
+
+    out = {
+        "epoch": np.full(n_a, r.epoch, np.int32),
+        "artist_id": np.arange(n_a, dtype=np.int32),
+        "tier": np.asarray(r.artists.tier, np.int8),
+        "major_label": np.asarray(r.artists.major, bool),
+        "entry_epoch": np.asarray(r.artists.entry_epoch, np.int32),
+        "streams": view.artist_streams,
+        "unique_listeners": view.unique_listeners,
+        "impressions": view.impressions,
+        "tracks_released": n_rel.astype(np.int64),
+        "release_mean_length_s": release_mean(r.tracks.length_s),
+        "release_mean_intro_s": release_mean(r.tracks.intro_s),
+    }
+    for rule in rule_names():
+        out[f"payout_{rule}"] = view.artist_payout(rule)
+    return out

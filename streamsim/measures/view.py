@@ -1,0 +1,172 @@
+"""An epoch's record seen through its scenario: the quantities several metrics share, computed once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from streamsim.core.config import Scenario
+from streamsim.core.units import EPOCHS_PER_MONTH, EPOCHS_PER_YEAR
+from streamsim.economics.rules import threshold_bar
+from streamsim.economics.tables import distinct_counts, sum_by
+from streamsim.measures.metrics import Consumption, random_pairs, taste_pairs
+from streamsim.sim.record import EpochRecord
+
+
+def sample(candidates: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to n distinct candidates, sorted (all of them when there are at most n)."""
+    c = np.asarray(candidates)
+    if len(c) <= n:
+        return c
+    return np.sort(rng.choice(c, size=n, replace=False))
+
+
+class EpochView:
+    """A record and its scenario, with derived arrays cached for the metrics that share them.
+
+    Args:
+        record: what the epoch produced.
+        scenario: the scenario it ran under (sample sizes, utility weights, payout bars).
+
+    Attributes:
+        new_window_epochs: an artist is new, and a release recent, for a year of epochs.
+    """
+
+    new_window_epochs = EPOCHS_PER_YEAR
+
+    def __init__(self, record: EpochRecord, scenario: Scenario):
+        self.record = record
+        self.scenario = scenario
+        self.mc = scenario.metrics
+
+    # -- sizes and counts ------------------------------------------------------------------
+    @cached_property
+    def n_tracks(self) -> int:
+        return len(self.record.tracks.artist)
+
+    @cached_property
+    def n_artists(self) -> int:
+        return len(self.record.artists.tier)
+
+    @cached_property
+    def n_listeners(self) -> int:
+        return len(self.record.listeners.active)
+
+    @cached_property
+    def plays(self) -> int:
+        return len(self.record.events)
+
+    @cached_property
+    def streams(self) -> int:
+        return int(np.asarray(self.record.stream, bool).sum())
+
+    @cached_property
+    def active(self) -> int:
+        return int(np.sum(self.record.listeners.active))
+
+    @cached_property
+    def at_start(self) -> int:
+        """Listeners who could listen this epoch: active now, minus arrivals, plus the churned."""
+        r = self.record
+        return max(self.active - r.arrivals + r.churned, 0)
+
+    @cached_property
+    def emerging(self) -> np.ndarray:
+        from streamsim.core.codes import Tier
+
+        return np.asarray(self.record.artists.tier) == Tier.EMERGING
+
+    @cached_property
+    def released(self) -> np.ndarray:
+        """This epoch's releases, as a mask over tracks."""
+        return np.asarray(self.record.tracks.release_epoch) == self.record.epoch
+
+    @cached_property
+    def new_artist(self) -> np.ndarray:
+        """Artists who entered within the last year, after the start (epoch > 0)."""
+        return np.asarray(self.record.artists.entry_epoch) > max(self.record.epoch - self.new_window_epochs, 0)
+
+    @cached_property
+    def streams_per_track(self) -> np.ndarray:
+        t = self.record.table
+        return sum_by(t.track, t.streams, self.n_tracks)
+
+    # -- per artist ---------------------------------------------------------------------------
+    @cached_property
+    def artist_streams(self) -> np.ndarray:
+        t = self.record.table
+        return sum_by(t.artist, t.streams, self.n_artists)
+
+    @cached_property
+    def _distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        table = self.record.table
+        lis, art = table.listener, table.artist
+        streamed = table.streams > 0
+        if not streamed.all():
+            lis, art = lis[streamed], art[streamed]
+        return distinct_counts(lis, art, max(self.n_listeners, int(table.listener.max(initial=-1)) + 1),
+                               self.n_artists)
+
+    @property
+    def unique_listeners(self) -> np.ndarray:
+        """Distinct listeners who streamed each artist this epoch."""
+        return self._distinct[0]
+
+    @property
+    def artists_of_listener(self) -> np.ndarray:
+        """Distinct artists each listener streamed this epoch."""
+        return self._distinct[1]
+
+    @cached_property
+    def impressions(self) -> np.ndarray:
+        """Exposures of each artist's tracks this epoch."""
+        track_artist = np.asarray(self.record.tracks.artist)
+        return np.bincount(track_artist[self.record.events.track], minlength=self.n_artists)[
+            : self.n_artists].astype(np.int64)
+
+    def artist_payout(self, rule: str) -> np.ndarray:
+        """Payout of each artist under ``rule`` this epoch (USD)."""
+        cache = self.__dict__.setdefault("_artist_payout", {})
+        if rule not in cache:
+            cache[rule] = sum_by(self.record.tracks.artist, self.track_payout(rule), self.n_artists)
+        return cache[rule]
+
+    def track_payout(self, rule: str) -> np.ndarray:
+        return np.asarray(self.record.settlement.get(rule, np.zeros(self.n_tracks)), np.float64)
+
+    # -- money bars ---------------------------------------------------------------------------
+    @cached_property
+    def living_usd_epoch(self) -> float:
+        """An artist payout per epoch counted as a living (living_usd_month / (52/12))."""
+        return self.scenario.payouts.living_usd_month / EPOCHS_PER_MONTH
+
+    @cached_property
+    def reach_streams(self) -> float:
+        """Lifetime streams that count as "reaching 1,000 streams", in simulated units."""
+        return threshold_bar(self.scenario.payouts, self.record.scale)
+
+    # -- consumption sets and samples -----------------------------------------------------------
+    @cached_property
+    def sets(self) -> Consumption:
+        table = self.record.table
+        return Consumption.of(table, max(self.n_listeners, int(table.listener.max(initial=-1)) + 1),
+                              self.n_tracks)
+
+    @cached_property
+    def streamers(self) -> np.ndarray:
+        return np.flatnonzero(self.sets.sizes() > 0)
+
+    @cached_property
+    def samples(self) -> dict[str, np.ndarray]:
+        """Every sampled set of the epoch's metrics, drawn in one fixed order from the metric seed:
+        random pairs, similar and dissimilar taste pairs, listeners for diversity, and rows of the
+        previous slates for precision. Fixed order: a row does not depend on which metrics run."""
+        rng = np.random.default_rng(self.record.metric_seed)
+        mc = self.mc
+        pairs = random_pairs(self.streamers, mc.jaccard_pairs, rng)
+        similar, dissimilar = taste_pairs(self.streamers, self.record.listeners.taste, mc.jaccard_pairs, rng)
+        diversity = sample(self.streamers, mc.diversity_listeners, rng)
+        before = sample(np.arange(len(self.record.served_before.users)), mc.eval_listeners, rng)
+        return {"random_pairs": pairs, "similar_pairs": similar, "dissimilar_pairs": dissimilar,
+                "diversity_listeners": diversity, "precision_rows": before}

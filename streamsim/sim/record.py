@@ -1,0 +1,112 @@
+"""The record of one epoch: what happened, as returned by ``StreamingModel.step()``.
+
+Metrics, the run recorder, calibration and the progress bar read records, never the model's
+attributes. Per-entity state that later epochs change in place (listener activity, satisfaction
+and taste, artist tiers, lifetime stream counts) is copied into the record, so a record stays
+true after the model moves on. Track columns are views of the catalog, whose rows never change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from streamsim.core.events import Events
+from streamsim.economics.revenue import Scale
+from streamsim.economics.tables import StreamTable
+
+
+@dataclass(frozen=True)
+class Tracks:
+    """The catalog's columns at the end of the epoch (T tracks)."""
+
+    artist: np.ndarray
+    release_epoch: np.ndarray
+    length_s: np.ndarray
+    intro_s: np.ndarray
+    style: np.ndarray
+    quality: np.ndarray
+    fraud: np.ndarray
+    streams_total: np.ndarray     # lifetime streams, this epoch included (a copy)
+
+
+@dataclass(frozen=True)
+class Artists:
+    """Artist state at the end of the epoch (A artists; copies)."""
+
+    tier: np.ndarray
+    major: np.ndarray
+    entry_epoch: np.ndarray
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """Listener state at the end of the epoch (L rows, bots included; copies)."""
+
+    active: np.ndarray            # active humans after churn and arrivals
+    is_bot: np.ndarray            # stream-farm accounts
+    taste: np.ndarray
+    satisfaction: np.ndarray
+    premium: np.ndarray
+
+
+@dataclass(frozen=True)
+class Served:
+    """Personalised slates: the listeners served and their slates in rank order (-1 padded)."""
+
+    users: np.ndarray
+    items: np.ndarray
+
+    @classmethod
+    def none(cls, k: int) -> Served:
+        return cls(np.zeros(0, np.int32), np.zeros((0, k), np.int32))
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Everything one epoch produced.
+
+    Attributes:
+        epoch: the epoch (week) number.
+        events: every exposure, in listener order (bots' plays last).
+        stream, completed: per exposure, a royalty-bearing stream (seconds >= the stream
+            threshold) and played to the end (seconds >= the track's length).
+        table: the streams per (listener, track) that every payout rule settled.
+        settlement: {rule: float64[T]} payout per track under every registered rule.
+        revenue: float64[L0] gross revenue this epoch of each listener who existed when the epoch
+            was settled (this epoch's arrivals join after); pool: the rights-holder pool.
+        scale: the platform-size scale of real-world bars this epoch.
+        fit_seconds, fit_loss: what the recommender's fit cost and reached (NaN before a fit).
+        new_tracks: ids of this epoch's releases; new_artists: ids of this epoch's entrants.
+        arrivals, churned: listeners who joined and who left in this epoch's update.
+        served, served_before: this epoch's and the previous epoch's personalised slates.
+        oracle_users, oracle_utility: listeners sampled for regret and the mean true utility of
+            the oracle's top-k slate for each of them.
+        metric_seed: seed of the sampled metrics (pairs, listeners).
+        tracks, artists, listeners: state at the end of the epoch.
+    """
+
+    epoch: int
+    events: Events
+    stream: np.ndarray
+    completed: np.ndarray
+    table: StreamTable
+    settlement: dict[str, np.ndarray]
+    revenue: np.ndarray
+    pool: float
+    scale: Scale
+    fit_seconds: float
+    fit_loss: float
+    new_tracks: np.ndarray
+    new_artists: np.ndarray
+    arrivals: int
+    churned: int
+    served: Served
+    served_before: Served
+    oracle_users: np.ndarray
+    oracle_utility: np.ndarray
+    metric_seed: int
+    tracks: Tracks
+    artists: Artists
+    listeners: Listeners

@@ -34,6 +34,7 @@ from streamsim.recommender.base import FitContext, FitInfo
 from streamsim.sim.evaluation import oracle_evaluation
 from streamsim.sim.ledger import Ledger
 from streamsim.sim.record import Artists, EpochRecord, Listeners, Served, Tracks
+from streamsim.sim.seeds import phase_rng
 
 
 class StreamingModel(mesa.Model):
@@ -73,7 +74,7 @@ class StreamingModel(mesa.Model):
             self.bot_ids = self.listeners.add_bots(scenario.fraud.bots, scenario.fraud.premium, 0)
         self.recommender = recommender if recommender is not None else recommenders.make(scenario, rec_seq)
         self.ledger = Ledger(scenario)
-        self.ledger.seed_history(np.random.default_rng(epoch_seq.spawn(1)[0]).poisson(
+        self.ledger.seed_history(phase_rng(epoch_seq, -1, "history").poisson(
             self.artists.prior_track_popularity()))
         self.ledger.extend(self.listeners.n, len(self.catalog))
         self._served = Served.none(scenario.channels.slate_size)
@@ -108,11 +109,14 @@ class StreamingModel(mesa.Model):
     def _step(self) -> EpochRecord:
         sc = self.config
         t = self.epoch
-        rng = np.random.default_rng(self._epoch_seq.spawn(1)[0])
+
+        def rng(phase: str) -> np.random.Generator:
+            return phase_rng(self._epoch_seq, t, phase)
+
         with self._phase("release"):
-            new_artists = self.artists.enter(t, rng)
-            new_tracks = self.artists.release(t, rng)
-            self.world.drift(rng)
+            new_artists = self.artists.enter(t, rng("entry"))
+            new_tracks = self.artists.release(t, rng("release"))
+            self.world.drift(rng("drift"))
             self.ledger.extend(self.listeners.n, len(self.catalog))
         fit = FitInfo(0.0, float("nan"))
         with self._phase("fit"):
@@ -123,17 +127,17 @@ class StreamingModel(mesa.Model):
                 fit = self.recommender.fit(matrix, ctx)
         with self._phase("slates"):
             playlists = self.editors.curate(self.catalog, self.artists, self.ledger.track_streams_last,
-                                            self.ledger.track_streams_prev, t, rng)
+                                            self.ledger.track_streams_prev, t, rng("editors"))
             if not self.listeners.libraries_seeded:
                 # the collections listeners bring, drawn once the back catalog and its history exist
                 pop = self.ledger.track_streams_last[: len(self.catalog)].astype(np.float64)
-                self.listeners.seed_libraries(self.catalog, rng, pop)
+                self.listeners.seed_libraries(self.catalog, rng("libraries"), pop)
             slates = build_slates(self.listeners, self.catalog, self.world, self.ledger,
-                                  self.recommender, playlists, sc, t, rng)
+                                  self.recommender, playlists, sc, t, rng("slates"))
         with self._phase("listen"):
             events = listen(self.listeners, slates, self.catalog, sc, t, self._kernel_seed)
             if self.farm is not None:
-                events = Events.concat([events, self.farm.stream(self.bot_ids, t, rng)])
+                events = Events.concat([events, self.farm.stream(self.bot_ids, t, rng("farm"))])
         with self._phase("ledger"):
             self.ledger.record(events, self.catalog, self.listeners.n, t)
             if self.recommender is not None:
@@ -147,11 +151,11 @@ class StreamingModel(mesa.Model):
                                     history_epochs=min(t + 1, sc.payouts.threshold.window_epochs))
         with self._phase("adapt"):
             self.artists.adapt(t, settlement[sc.payouts.active], self.ledger.track_streams_last,
-                               self.ledger.track_plays_last, self.ledger.track_early_skips_last, rng)
+                               self.ledger.track_plays_last, self.ledger.track_early_skips_last, rng("adapt"))
         with self._phase("update"):
-            arrivals, churned = self.listeners.update(events, self.catalog, t, rng)
+            arrivals, churned = self.listeners.update(events, self.catalog, t, rng("update"))
         with self._phase("metrics"):
-            metric_seed = int(rng.integers(2**31 - 1))
+            metric_seed = int(rng("metrics").integers(2**31 - 1))
             served = Served(slates.personalised_users, slates.personalised_items)
             oracle_users, oracle_utility = oracle_evaluation(self, served, metric_seed)
             record = EpochRecord(

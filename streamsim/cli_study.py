@@ -61,12 +61,14 @@ def sweep(file: Annotated[Path, typer.Argument(help="sweep file (TOML)")],
         raise typer.Exit(1)
 
 
-def plot(folder: Annotated[Path, typer.Argument(help="a run or sweep folder")]) -> None:
+def plot(folder: Annotated[Path, typer.Argument(help="a run or sweep folder")],
+         burn_in: Annotated[bool, typer.Option("--burn-in", help="also draw the burn-in epochs of a run")] = False
+         ) -> None:
     """Draw the figures of a run or sweep into its figures/ folder (PNG and SVG)."""
     from streamsim.present import plots
 
     try:
-        written = plots.plot_dir(_folder(folder))
+        written = plots.plot_dir(_folder(folder), burn_in=burn_in)
     except (ValueError, FileNotFoundError) as exc:
         fail([str(exc)])
         raise  # unreachable

@@ -29,7 +29,7 @@ RULES = rule_names()
 EPOCHS = 4
 ARTISTS = 40
 
-METRIC_COLUMNS = [c for c in metric_columns() if c != "epoch"]
+METRIC_COLUMNS = [c for c in metric_columns() if c not in ("epoch", "burn_in")]
 
 
 def fake_run(scenario, out_root=None, quiet=True, run_id=None, n_threads=None) -> Path:
@@ -39,7 +39,7 @@ def fake_run(scenario, out_root=None, quiet=True, run_id=None, n_threads=None) -
     partial = final.with_name(run_id + ".partial")
     partial.mkdir(parents=True)
     epochs = scenario.run.epochs
-    metrics = pd.DataFrame({"epoch": np.arange(epochs)})
+    metrics = pd.DataFrame({"epoch": np.arange(epochs), "burn_in": np.zeros(epochs)})
     for col in METRIC_COLUMNS:
         metrics[col] = rng.random(epochs) + scenario.listeners.count / 1000
     metrics["release_mean_length_s"] = 215.0 - 3.0 * np.arange(epochs)

@@ -128,3 +128,31 @@ def test_a_platform_with_no_tracks_runs(tmp_path, choice):
     metrics = pd.read_parquet(second / "metrics.parquet")
     assert (metrics["streams"] == 0).all() and (metrics["catalog_tracks"] == 0).all()
     assert np.isfinite(metrics[METRIC_COLUMNS].to_numpy(dtype=float)).all()
+
+
+def test_burn_in_epochs_are_simulated_flagged_and_left_out(tmp_path):
+    """run.burn_in_epochs: simulated first, flagged in both tables, left out of summaries,
+    sweep summaries and calibration tallies."""
+    from streamsim.measures.registry import recorded
+    from streamsim.present.summary import summary_rows
+    from streamsim.studies.calibration import Tally
+
+    burn = config.load(None, [*SMALL, "run.epochs=3", "run.burn_in_epochs=2"])
+    run_dir = runner.run(burn, out_root=tmp_path, run_id="burn")
+    metrics = pd.read_parquet(run_dir / "metrics.parquet")
+    artists = pd.read_parquet(run_dir / "artists.parquet")
+    assert list(metrics["epoch"]) == [0, 1, 2, 3, 4] and list(metrics["burn_in"]) == [1, 1, 0, 0, 0]
+    assert set(artists.loc[artists["epoch"] < 2, "burn_in"]) == {True}
+    assert not artists.loc[artists["epoch"] >= 2, "burn_in"].any()
+    kept = recorded(metrics)
+    assert list(kept["epoch"]) == [2, 3, 4]
+    first = dict((name, f) for name, f, _, _ in summary_rows(metrics))
+    assert first["active_listeners"] == f"{kept['active_listeners'].iloc[0]:,.0f}"
+    # the same five epochs without a burn-in: identical numbers, only the flag differs
+    plain = runner.run(config.load(None, [*SMALL, "run.epochs=5"]), out_root=tmp_path, run_id="plain")
+    plain_metrics = pd.read_parquet(plain / "metrics.parquet")
+    pd.testing.assert_frame_equal(metrics.drop(columns=["burn_in", *TIMING_COLUMNS]),
+                                  plain_metrics.drop(columns=["burn_in", *TIMING_COLUMNS]), check_exact=True)
+    tally = Tally(burn_in_epochs=2)
+    runner.run(burn, out_root=tmp_path, run_id="tally", observers=(tally,))
+    assert len(tally.streams_per_listener) == 3

@@ -10,6 +10,7 @@ from streamsim.measures.view import EpochView
 
 COLUMNS_DOC = {
     "epoch": ("epoch", ""),
+    "burn_in": ("bool", "a burn-in epoch (left out of plots, summaries and studies)"),
     "artist_id": ("id", "row number of the artist"),
     "tier": ("code", "0 superstar, 1 established, 2 emerging"),
     "major_label": ("bool", "signed to a major"),
@@ -39,6 +40,7 @@ def artist_rows(view: EpochView) -> dict[str, np.ndarray]:
 
     out = {
         "epoch": np.full(n_a, r.epoch, np.int32),
+        "burn_in": np.full(n_a, r.epoch < view.scenario.run.burn_in_epochs, bool),
         "artist_id": np.arange(n_a, dtype=np.int32),
         "tier": np.asarray(r.artists.tier, np.int8),
         "major_label": np.asarray(r.artists.major, bool),

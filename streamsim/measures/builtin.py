@@ -38,9 +38,16 @@ def _seconds(v: EpochView) -> np.ndarray:
 
 
 # -- population and activity -------------------------------------------------------------------
-@metric("epoch", "epoch", "epoch", "the epoch number", ACTIVITY)
+@metric("epoch", "epoch", "epoch", "the epoch number (burn-in epochs first)", ACTIVITY)
 def _epoch(v: EpochView) -> float:
     return v.record.epoch
+
+
+@metric("burn_in", "flag (0/1)", "burn-in epoch",
+        "1 for the first run.burn_in_epochs epochs (simulated, left out of plots, summaries and studies), else 0",
+        ACTIVITY)
+def _burn_in(v: EpochView) -> float:
+    return float(v.record.epoch < v.scenario.run.burn_in_epochs)
 
 
 @metric("active_listeners", "listeners", "active listeners",

@@ -151,6 +151,14 @@ def collect(view: EpochView) -> dict[str, float]:
     return {m.name: _finite(m.fn(view)) for m in metrics()}
 
 
+def recorded(frame):
+    """The rows of a metrics, artists or sweep table after the burn-in (all rows of a table
+    without a ``burn_in`` column)."""
+    if "burn_in" not in frame.columns:
+        return frame
+    return frame[frame["burn_in"] == 0]
+
+
 def _finite(x: float) -> float:
     x = float(x)
     return x if math.isfinite(x) else 0.0

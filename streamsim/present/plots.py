@@ -24,7 +24,7 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from streamsim.core.registry import PAYOUT_RULES  # noqa: E402
 from streamsim.measures.metrics import gini, lorenz, t_quantile  # noqa: E402
-from streamsim.measures.registry import headline, label, unit  # noqa: E402
+from streamsim.measures.registry import headline, label, recorded, unit  # noqa: E402
 
 SCENARIO_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948",
                     "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
@@ -154,15 +154,19 @@ def time_series_figure(metrics: pd.DataFrame, title: str, panels: list[tuple[str
     return fig
 
 
-def plot_run(run_dir: str | Path) -> list[Path]:
-    """Every figure of one run into ``<run>/figures/``; return the files written."""
+def plot_run(run_dir: str | Path, burn_in: bool = False) -> list[Path]:
+    """Every figure of one run into ``<run>/figures/``; return the files written.
+
+    Burn-in epochs are left out unless ``burn_in`` is true.
+    """
     run_dir = Path(run_dir)
-    metrics = pd.read_parquet(run_dir / "metrics.parquet")
+    keep = (lambda f: f) if burn_in else recorded
+    metrics = keep(pd.read_parquet(run_dir / "metrics.parquet"))
     name = _run_name(run_dir)
     out = run_dir / "figures"
     written: list[Path] = []
     if (run_dir / "artists.parquet").is_file():
-        fig = lorenz_figure(pd.read_parquet(run_dir / "artists.parquet"), name)
+        fig = lorenz_figure(keep(pd.read_parquet(run_dir / "artists.parquet")), name)
         if fig is not None:
             written += save(fig, out, "lorenz")
     for stem, (title, panels) in time_series().items():
@@ -272,7 +276,7 @@ def plot_sweep(sweep_dir: str | Path) -> list[Path]:
     """Figures of a sweep: each headline metric against each swept parameter, and over time."""
     sweep_dir = Path(sweep_dir)
     summary = pd.read_parquet(sweep_dir / "summary.parquet")
-    table = pd.read_parquet(sweep_dir / "sweep.parquet")
+    table = recorded(pd.read_parquet(sweep_dir / "sweep.parquet"))
     params = sweep_params(sweep_dir)
     out = sweep_dir / "figures"
     written: list[Path] = []
@@ -310,11 +314,12 @@ def _children(folder: Path) -> list[Path]:
     return sorted(c for c in folder.iterdir() if c.is_dir() and not c.name.endswith(".partial"))
 
 
-def plot_dir(folder: str | Path) -> list[Path]:
-    """Figures of a run or a sweep folder (what ``streamsim plot`` does)."""
+def plot_dir(folder: str | Path, burn_in: bool = False) -> list[Path]:
+    """Figures of a run or a sweep folder (what ``streamsim plot`` does); a run's burn-in epochs
+    only with ``burn_in``."""
     which = kind(folder)
     if which == "run":
-        return plot_run(folder)
+        return plot_run(folder, burn_in)
     if which == "sweep":
         return plot_sweep(folder)
     raise ValueError(f"{folder} holds several runs: plot each, or use compare")
@@ -333,12 +338,12 @@ def entries(folder: str | Path) -> list[Entry]:
     folder = Path(folder)
     which = kind(folder)
     if which == "run":
-        return [Entry(_run_name(folder).split(" / ")[0], [pd.read_parquet(folder / "metrics.parquet")])]
+        return [Entry(_run_name(folder).split(" / ")[0], [recorded(pd.read_parquet(folder / "metrics.parquet"))])]
     if which == "group":
-        frames = [pd.read_parquet(c / "metrics.parquet") for c in _children(folder)
+        frames = [recorded(pd.read_parquet(c / "metrics.parquet")) for c in _children(folder)
                   if (c / "metrics.parquet").is_file()]
         return [Entry(folder.name, frames)]
-    table = pd.read_parquet(folder / "sweep.parquet")
+    table = recorded(pd.read_parquet(folder / "sweep.parquet"))
     params = sweep_params(folder)
     out = []
     for _, group in table.groupby("config", sort=True):

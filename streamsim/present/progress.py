@@ -22,7 +22,7 @@ class EpochProgress:
     def __init__(self, scenario: Scenario, enabled: bool = True):
         console = Console(stderr=True)
         self.enabled = enabled and console.is_terminal
-        self.total = scenario.run.epochs
+        self.total = scenario.run.total_epochs
         self.name = scenario.run.name
         self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[figures]}"),

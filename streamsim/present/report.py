@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from streamsim.measures.registry import recorded
 from streamsim.present import plots
 
 STYLE = """
@@ -128,7 +129,7 @@ def _page(title: str, sections: list[str]) -> str:
 def run_report(folder: Path, figures: list[Path]) -> str:
     """The HTML of a run's report."""
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    metrics = pd.read_parquet(folder / "metrics.parquet")
+    metrics = recorded(pd.read_parquet(folder / "metrics.parquet"))
     config_text = (folder / "config.toml").read_text(encoding="utf-8") if (folder / "config.toml").is_file() else ""
     sections = ["<h2>Run</h2>", _manifest_html(manifest),
                 "<h2>Headline metrics</h2>", table_html(run_headline(metrics)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from streamsim.measures.registry import headline
+from streamsim.measures.registry import headline, recorded
 
 
 def _fmt(x: float) -> str:
@@ -17,6 +17,7 @@ def _fmt(x: float) -> str:
 
 def summary_rows(metrics: pd.DataFrame) -> list[tuple[str, str, str, str]]:
     """(metric, first epoch, last epoch, mean over epochs) for each headline metric present."""
+    metrics = recorded(metrics)
     rows = []
     for name in headline():
         if name in metrics.columns and len(metrics):

@@ -192,8 +192,9 @@ class StreamingModel(mesa.Model):
         return money.auto_scale(self.ledger.track_streams_last, len(self.catalog))
 
     def run(self, epochs: int | None = None, on_record=None) -> None:
-        """Step ``epochs`` epochs (default: the scenario's), calling ``on_record(record)`` after each."""
-        for _ in range(epochs or self.config.run.epochs):
+        """Step ``epochs`` epochs (default: the scenario's burn-in and recorded epochs), calling
+        ``on_record(record)`` after each."""
+        for _ in range(epochs or self.config.run.total_epochs):
             record = self.step()
             if on_record is not None:
                 on_record(record)

@@ -14,6 +14,7 @@ import numpy as np
 
 from streamsim.core.config import Scenario
 from streamsim.core.units import EPOCHS_PER_YEAR
+from streamsim.measures.registry import recorded
 
 
 
@@ -39,9 +40,11 @@ def in_band(key: str, value: float) -> bool:
 
 @dataclass
 class Tally:
-    """Figures gathered from every epoch's record (what metrics.parquet does not keep), and the
-    held-out ranking figures of C10 from the model after the last epoch."""
+    """Figures gathered from every recorded epoch's record (what metrics.parquet does not keep;
+    burn-in epochs are skipped), and the held-out ranking figures of C10 from the model after the
+    last epoch."""
 
+    burn_in_epochs: int = 0
     streams_per_listener: list[np.ndarray] = field(default_factory=list)
     artist_streams: np.ndarray = field(default_factory=lambda: np.zeros(0))
     track_streams: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -53,6 +56,8 @@ class Tally:
     scale: float = 1.0
 
     def on_record(self, record) -> None:
+        if record.epoch < self.burn_in_epochs:
+            return
         tracks, lis = record.tracks, record.listeners
         n_tracks = len(tracks.artist)
         if not self.catalog_start:
@@ -222,9 +227,9 @@ def calibrate(scenario: Scenario, quiet: bool = True, out_root: str | Path | Non
 
     from streamsim.studies import runner
 
-    tally = Tally()
+    tally = Tally(burn_in_epochs=scenario.run.burn_in_epochs)
     run_dir = runner.run(scenario, out_root=out_root, quiet=quiet, observers=(tally,))
-    metrics = pd.read_parquet(run_dir / "metrics.parquet")
+    metrics = recorded(pd.read_parquet(run_dir / "metrics.parquet"))
     rows = rows_from(metrics, tally, scenario)
     runner.write_json(run_dir / "calibration.json", rows)
     return rows, run_dir

@@ -53,6 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from streamsim.core import config
 from streamsim.core.config import Scenario, ScenarioError
 from streamsim.measures.metrics import t_quantile
+from streamsim.measures.registry import recorded
 
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 FAIL_ENV = "STREAMSIM_SWEEP_FAIL"
@@ -496,9 +497,11 @@ def summarise(table: pd.DataFrame, params: list[str], last_epochs: int = 1) -> p
     """Per configuration and metric: mean, sd, n and 95 % t-interval across replications.
 
     Each run contributes one value per metric: its mean over its last ``last_epochs`` epochs
-    (1 = the final epoch). Long format: one row per configuration and metric.
+    (1 = the final epoch); burn-in epochs never count. Long format: one row per configuration
+    and metric.
     """
-    ident = ["config", *params, "replication", "seed", "run_id", "epoch"]
+    table = recorded(table)
+    ident = ["config", *params, "replication", "seed", "run_id", "epoch", "burn_in"]
     metric_cols = [c for c in table.columns if c not in ident and pd.api.types.is_numeric_dtype(table[c])]
     columns = ["config", *params, "metric", "n", "mean", "sd", "ci_low", "ci_high"]
     if table.empty or not metric_cols:

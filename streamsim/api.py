@@ -78,6 +78,7 @@ class SweepTables:
         runs: one row per run (configuration, parameters, replication, seed, status).
         table: one row per finished run and epoch, with every metric.
         summary: per configuration and metric, the mean, sd and 95 % interval across replications.
+        sensitivity: for a sampling design, the indices per metric and parameter (else None).
         completed, skipped, failed: what this invocation did (0 when read back with open_sweep).
     """
 
@@ -87,6 +88,7 @@ class SweepTables:
     runs: pd.DataFrame
     table: pd.DataFrame
     summary: pd.DataFrame
+    sensitivity: pd.DataFrame | None = None
     completed: int = 0
     skipped: int = 0
     failed: int = 0
@@ -94,7 +96,7 @@ class SweepTables:
 
 def sweep(base: Scenario | str | Path | None = None, *, grid: dict[str, list] | None = None,
           zip: dict[str, list] | list[dict[str, list]] | None = None, set: dict[str, Any] | None = None,
-          replications: int = 1, seed: int | None = None, summary_epochs: int = 1, name: str | None = None,
+          sample: dict[str, Any] | None = None, replications: int = 1, seed: int | None = None, summary_epochs: int = 1, name: str | None = None,
           out: str | Path | None = None, executor: str | cf.Executor = "local",
           workers: int | None = None) -> SweepTables:
     """Run a grid of configurations times seeded replications and return the tables.
@@ -108,6 +110,9 @@ def sweep(base: Scenario | str | Path | None = None, *, grid: dict[str, list] | 
         grid: dotted key -> list of values (cartesian product).
         zip: dotted key -> list, equal lengths, varied together (or a list of such groups).
         set: dotted key -> value, applied to every run.
+        sample: a sensitivity design instead of a grid, as the ``[sample]`` table of a sweep file
+            (method "morris" or "sobol", n, bounds, ...; streamsim.studies.sensitivity); the
+            indices are in ``SweepTables.sensitivity``.
         replications, seed, summary_epochs: as in a sweep file (docs/MODEL.md section 6).
         name: the sweep's name (default: the base scenario's name).
         out: the sweep folder.
@@ -121,7 +126,8 @@ def sweep(base: Scenario | str | Path | None = None, *, grid: dict[str, list] | 
     scenario = base if isinstance(base, Scenario) else config.load(base)
     spec = sweeps.SweepFile.model_validate({
         "name": name or scenario.run.name, "replications": replications, "seed": seed,
-        "summary_epochs": summary_epochs, "set": set or {}, "grid": grid or {}, "zip": zip or {}})
+        "summary_epochs": summary_epochs, "set": set or {}, "grid": grid or {}, "zip": zip or {},
+        "sample": sample})
     plan = sweeps.plan_spec(spec, scenario, source=None)
     target = Path(out) if out is not None else Path(scenario.outputs.root) / "sweeps" / plan.name
     with _executor(executor, workers, len(plan.runs)) as (pool, threads):
@@ -164,8 +170,10 @@ def open_sweep(path: str | Path) -> SweepTables:
     spec = tomllib.loads((path / "sweep.toml").read_text(encoding="utf-8")) if (path / "sweep.toml").is_file() else {}
     runs = pd.read_parquet(path / "runs.parquet")
     params = [c for c in runs.columns if c not in ("config", "replication", "seed", "run_id", "scenario", "status")]
+    indices = path / "sensitivity.parquet"
     return SweepTables(spec.get("name", path.name), path, params, runs, pd.read_parquet(path / "sweep.parquet"),
-                       pd.read_parquet(path / "summary.parquet"))
+                       pd.read_parquet(path / "summary.parquet"),
+                       pd.read_parquet(indices) if indices.is_file() else None)
 
 
 __all__ = ["Result", "Scenario", "ScenarioError", "SweepTables", "load", "open_run", "open_sweep", "run",

@@ -272,13 +272,40 @@ def sweep_params(sweep_dir: Path) -> list[str]:
     return [c for c in runs.columns if c not in fixed]
 
 
+def sensitivity_figure(indices: pd.DataFrame, title: str) -> Figure | None:
+    """One panel per output metric: each parameter's Morris mu* (or Sobol total index) with its
+    95 % confidence, largest first."""
+    if indices.empty:
+        return None
+    morris = "mu_star" in indices.columns and indices["mu_star"].notna().any()
+    value, conf, axis = (("mu_star", "mu_star_conf", "Morris mu* (output units)") if morris
+                         else ("ST", "ST_conf", "Sobol total index"))
+    metrics = list(dict.fromkeys(indices["metric"]))
+    fig, axes = _grid(len(metrics), size=(5.6, 0.45 * indices["param"].nunique() + 1.4))
+    fig.suptitle(title)
+    for ax, metric in zip(axes, metrics):
+        rows = indices[indices["metric"] == metric].sort_values(value)
+        ax.barh(rows["param"], rows[value], xerr=rows[conf], color=SCENARIO_COLOURS[0], capsize=3)
+        if not morris and "S1" in rows:
+            ax.scatter(rows["S1"], rows["param"], color=SCENARIO_COLOURS[1], zorder=3, label="first order S1")
+            _legend(ax)
+        ax.set(title=label(metric), xlabel=axis)
+        ax.grid(alpha=0.3, axis="x")
+    return fig
+
+
 def plot_sweep(sweep_dir: str | Path) -> list[Path]:
-    """Figures of a sweep: each headline metric against each swept parameter, and over time."""
+    """Figures of a sweep: each headline metric against each swept parameter, and over time; for
+    a sensitivity design, the indices of every analysed metric instead."""
     sweep_dir = Path(sweep_dir)
+    out = sweep_dir / "figures"
+    if (sweep_dir / "sensitivity.parquet").is_file():
+        fig = sensitivity_figure(pd.read_parquet(sweep_dir / "sensitivity.parquet"),
+                                 f"Sensitivity: {sweep_dir.name}")
+        return save(fig, out, "sensitivity") if fig is not None else []
     summary = pd.read_parquet(sweep_dir / "summary.parquet")
     table = recorded(pd.read_parquet(sweep_dir / "sweep.parquet"))
     params = sweep_params(sweep_dir)
-    out = sweep_dir / "figures"
     written: list[Path] = []
     for param in params:
         fig = sweep_param_figure(summary, param, params, list(headline()), sweep_dir.name)

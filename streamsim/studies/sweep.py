@@ -48,12 +48,14 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from streamsim.core import config
 from streamsim.core.config import Scenario, ScenarioError
 from streamsim.measures.metrics import t_quantile
-from streamsim.measures.registry import recorded
+from streamsim.measures.registry import headline, recorded
+from streamsim.studies import sensitivity
+from streamsim.studies.sensitivity import SampleSpec
 
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 FAIL_ENV = "STREAMSIM_SWEEP_FAIL"
@@ -80,6 +82,13 @@ class SweepFile(BaseModel):
     grid: dict[str, Any] = Field(default_factory=dict, description="dotted key -> list of values")
     zip: dict[str, Any] | list[dict[str, Any]] = Field(
         default_factory=dict, description="one or several groups of equal-length lists varied together")
+    sample: SampleSpec | None = Field(None, description="a sensitivity design (Morris or Sobol) instead of a grid")
+
+    @model_validator(mode="after")
+    def _design_or_grid(self) -> SweepFile:
+        if self.sample is not None and (self.grid or self.zip_groups()):
+            raise ValueError("a [sample] design replaces [grid] and [zip]: give one or the other")
+        return self
 
     @field_validator("set", mode="before")
     @classmethod
@@ -109,6 +118,8 @@ class SweepFile(BaseModel):
 
     def swept_keys(self) -> list[str]:
         """Every dotted key that varies across configurations, in file order."""
+        if self.sample is not None:
+            return list(self.sample.bounds)
         keys = list(self.grid)
         for g in self.zip_groups():
             keys += list(g)
@@ -233,7 +244,8 @@ def plan_spec(spec: SweepFile, base: Scenario, source: Path | None, base_path: P
         fixed = base.replace(**spec.set)
     except ScenarioError as exc:
         raise ScenarioError([f"set: {p}" for p in exc.problems], where) from None
-    for index, params in enumerate(points(spec)):
+    design = sensitivity.points(spec.sample, fixed) if spec.sample is not None else points(spec)
+    for index, params in enumerate(design):
         label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "base"
         for rep, seed in enumerate(run_seeds):
             try:
@@ -524,13 +536,28 @@ def summarise(table: pd.DataFrame, params: list[str], last_epochs: int = 1) -> p
     return pd.DataFrame(rows, columns=columns)
 
 
+def swept_params(sweep: Sweep) -> list[str]:
+    """The keys that vary across the sweep's runs (a sampled channel mix adds its completed shares)."""
+    keys = sweep.spec.swept_keys()
+    for spec in sweep.runs:
+        keys += [k for k in spec.params if k not in keys]
+    return keys
+
+
 def write_tables(sweep: Sweep, out: Path) -> None:
-    """Write runs.parquet, sweep.parquet and summary.parquet atomically."""
-    params = sweep.spec.swept_keys()
+    """Write runs.parquet, sweep.parquet and summary.parquet (and sensitivity.parquet for a
+    sampling design) atomically."""
+    params = swept_params(sweep)
     table = sweep_table(sweep, out)
+    summary = summarise(table, params, sweep.spec.summary_epochs)
     _atomic_parquet(out / "runs.parquet", runs_table(sweep, out))
     _atomic_parquet(out / "sweep.parquet", table)
-    _atomic_parquet(out / "summary.parquet", summarise(table, params, sweep.spec.summary_epochs))
+    _atomic_parquet(out / "summary.parquet", summary)
+    sample = sweep.spec.sample
+    if sample is not None:
+        n_points = 1 + max((s.config_index for s in sweep.runs), default=-1)
+        indices = sensitivity.analyse(sample, summary, n_points, sample.outputs or list(headline()))
+        _atomic_parquet(out / "sensitivity.parquet", indices)
 
 
 def default_out(sweep: Sweep) -> Path:

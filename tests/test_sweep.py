@@ -183,3 +183,42 @@ def test_dask_local_cluster_gives_the_same_tables(reference, tmp_path):
 def test_seeds_are_spawned_from_the_root():
     children = np.random.SeedSequence(3).spawn(3)
     assert sweep.seeds(3, 3) == [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_a_real_dask_cluster_started_with_dask_commands_gives_the_same_tables(reference, tmp_path):
+    """`dask scheduler` and `dask worker` processes (two worker processes) on this machine; the
+    sweep is submitted with `streamsim sweep --scheduler tcp://...` exactly as on a cluster."""
+    dask = Path(sys.executable).with_name("dask")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)]
+    try:
+        procs.append(subprocess.Popen([str(dask), "worker", address, "--nworkers", "2", "--nthreads", "1",
+                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True))
+        out = tmp_path / "out"
+        cli = subprocess.run([sys.executable, "-m", "streamsim", "sweep", str(write_sweep(tmp_path)),
+                              "--scheduler", address, "--out", str(out), "--quiet"],
+                             capture_output=True, text=True, timeout=900, cwd=ROOT)
+        assert cli.returncode == 0, cli.stderr
+        assert "8 ran" in cli.stdout
+        runs = pd.read_parquet(out / "runs.parquet")
+        assert (runs["status"] == "complete").all()
+        # the same numbers as the local process pool (run ids and seeds included)
+        pd.testing.assert_frame_equal(comparable(pd.read_parquet(out / "summary.parquet")),
+                                      comparable(pd.read_parquet(reference / "summary.parquet")), check_exact=True)
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=60)

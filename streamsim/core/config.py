@@ -279,6 +279,10 @@ class RecommenderConfig(Section):
     learning_rate: float = Field(0.05, gt=0.0, le=10.0, description="BPR: SGD learning rate")
     bpr_epochs: int = Field(20, ge=1, le=1000, description="BPR: passes over the positives from cold")
     decay: Probability = Field(0.9, description="weight of last epoch's interaction matrix")
+    prune_below: float = Field(
+        0.0, ge=0.0, le=100.0,
+        description="entries of the decayed interaction matrix below this value are dropped "
+                    "(play units: 1 = one complete play); 0 keeps every entry")
     exclude_heard_epochs: int = Field(4, ge=0, le=1000,
                                       description="do not recommend tracks heard within this many epochs")
     popularity_temperature: float = Field(0.5, ge=0.0, le=100.0,

@@ -163,10 +163,10 @@ class Recommender(ABC):
             index = self._similarity_index(vecs)
             if index is None:
                 out_i[kn], out_s[kn] = serving.similar(vecs, vecs[items[kn]], items[kn], k, mask)
-            else:  # each query's exclusion row is its own item
-                own_ptr = np.arange(len(kn) + 1, dtype=np.int64)
-                out_i[kn], out_s[kn] = index.topk(vecs[items[kn]], k, self.cfg.n_probe, own_ptr,
-                                                  items[kn].astype(np.int32), mask)
+            else:
+                out_i[kn], out_s[kn] = index.topk(vecs[items[kn]], k, self.cfg.n_probe,
+                                                  np.zeros(len(kn) + 1, np.int64), np.zeros(0, np.int32),
+                                                  mask, self_items=items[kn])
         cold = np.flatnonzero(~known & (items >= 0))
         if len(cold) and self.catalog is not None:
             audio = serving.normalize_rows(self.catalog.audio)

@@ -268,6 +268,11 @@ class RecommenderConfig(Section):
     factors: int = Field(64, ge=1, le=1024, description="latent factors")
     iterations: int = Field(15, ge=1, le=1000, description="ALS sweeps from cold")
     warm_iterations: int = Field(3, ge=0, le=1000, description="ALS sweeps per epoch when warm")
+    warm_refresh_epochs: int = Field(
+        0, ge=0, le=1000,
+        description="0: a warm sweep re-solves every row; n >= 1: only the rows (listeners, tracks) "
+                    "whose interactions changed in the last epoch, plus every other row once "
+                    "every n epochs (epochs)")
     regularization: float = Field(1.0, ge=0.0, le=1e4,
                                   description="L2 penalty (unscaled lambda, confidence units); "
                                               "chosen on Last.fm and the simulator, docs/MODEL.md section 4")

@@ -29,6 +29,10 @@ class FitContext:
         taste: (L, d) float32 hidden listener taste; only the oracle reads it.
         w_taste, w_quality: weights of the true utility (``agents.world.expected_utility``).
         n_threads: numba threads for the fit (None = numba's default).
+        changed_users, changed_items: ids of the rows and columns whose interactions changed
+            since the last fit (the ledger's ``touched_listeners`` and ``touched_tracks``);
+            None = unknown, every row may have changed. A warm ALS fit with
+            ``warm_refresh_epochs`` > 0 re-solves only these (plus a rotating refresh).
     """
 
     epoch: int
@@ -37,6 +41,8 @@ class FitContext:
     w_taste: float
     w_quality: float
     n_threads: int | None = None
+    changed_users: np.ndarray | None = None
+    changed_items: np.ndarray | None = None
 
 
 @dataclass

@@ -195,6 +195,8 @@ class Ledger:
         track_plays_last, track_early_skips_last: plays and early skips (< 30 s, not completed).
         listener_plays_total: plays of each listener since it joined.
         n_exposures: exposures of the last epoch.
+        touched_listeners, touched_tracks: int32 rows and columns of the interaction matrix
+            that the last epoch added to (None before the first epoch): what a warm fit re-solves.
     """
 
     def __init__(self, scenario: Scenario):
@@ -211,6 +213,8 @@ class Ledger:
         self.completed = np.zeros(0, bool)
         self.artist = np.zeros(0, np.int32)
         self.n_exposures = 0
+        self.touched_listeners: np.ndarray | None = None
+        self.touched_tracks: np.ndarray | None = None
         self.track_streams_total = np.zeros(0, np.int64)
         self.track_streams_last = np.zeros(0, np.int64)
         self.track_streams_prev = np.zeros(0, np.int64)
@@ -319,6 +323,8 @@ class Ledger:
         lis, trk, sig, streams, sought = self._epoch_pairs()
         shape = (n_l, n_t)
         nz = sig != 0
+        self.touched_listeners = np.unique(lis[nz])
+        self.touched_tracks = np.unique(trk[nz])
         self._R = merge_pairs(pad_rows(self._R, shape), n_l, lis[nz], trk[nz], sig[nz],
                               self.decay, False, self.prune_below, shape)
         heard_value = np.full(len(lis), epoch + 1, np.uint16)

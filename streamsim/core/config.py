@@ -292,8 +292,13 @@ class RecommenderConfig(Section):
                                       description="do not recommend tracks heard within this many epochs")
     popularity_temperature: float = Field(0.5, ge=0.0, le=100.0,
                                           description="popular-with-variance sampling temperature")
-    candidates: Literal["exact", "clusters"] = Field(
-        "exact", description="exact scoring of the whole catalog, or cluster candidates first")
+    candidates: Literal["exact", "clusters", "auto"] = Field(
+        "auto", description="exact scoring of the whole catalog, cluster candidates first, or auto: "
+                            "clusters when the catalog has at least clusters_above tracks")
+    clusters_above: int = Field(
+        100_000, ge=1, le=1_000_000_000,
+        description="candidates = auto: catalog size (tracks) from which cluster candidates are used "
+                    "(measured crossover, docs/MODEL.md section 4)")
     n_clusters: int = Field(256, ge=2, le=1_000_000, description="clusters for candidate generation")
     n_probe: int = Field(16, ge=1, le=1_000_000,
                          description="clusters whose items are scored exactly per user (count)")

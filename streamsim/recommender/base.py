@@ -279,15 +279,21 @@ class FactorModel(Recommender):
         self._remember(interactions, ctx)
         self.index = None
         self._sim_index = None
-        if self.cfg.candidates == "clusters" and m.shape[1] > 0:
+        if self._use_clusters(m.shape[1]):
             self.index = serving.ClusterIndex(Y, self.cfg.n_clusters, self.cluster_seed)
+
+    def _use_clusters(self, n_items: int) -> bool:
+        """Cluster candidates for a catalog of n_items (candidates = "clusters", or "auto" above
+        `clusters_above` tracks)."""
+        mode = self.cfg.candidates
+        return n_items > 0 and (mode == "clusters" or (mode == "auto" and n_items >= self.cfg.clusters_above))
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors[users] @ self._item_factors_t
 
     def _similarity_index(self, vecs: np.ndarray):
         """With cluster candidates, radio neighbours also come from clusters (built once per fit)."""
-        if self.cfg.candidates != "clusters" or len(vecs) == 0:
+        if not self._use_clusters(len(vecs)):
             return None
         if self._sim_index is None:
             self._sim_index = serving.ClusterIndex(vecs, self.cfg.n_clusters, self.cluster_seed)

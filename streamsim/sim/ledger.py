@@ -368,7 +368,8 @@ class Ledger:
         return pad_rows(self._R, shape)
 
     def recent_heard(self, n_listeners: int, n_tracks: int, epochs: int | None = None) -> sp.csr_matrix:
-        """Listener x track pairs played within the last ``epochs`` epochs (boolean CSR).
+        """Listener x track pairs played within the last ``epochs`` epochs (boolean CSR sharing the
+        ledger's index arrays: do not modify it).
 
         ``epochs`` is at most ``exclude_heard_epochs`` (the memory the ledger keeps).
         """
@@ -378,7 +379,8 @@ class Ledger:
             last = last.copy()
             last.data[last.data <= self.epoch + 1 - epochs] = 0
             last.eliminate_zeros()
-        return last.astype(bool)
+        return sp.csr_matrix((last.data.astype(bool), last.indices, last.indptr), shape=last.shape,
+                             copy=False)      # the index arrays shared, not copied
 
     def track_streams_window(self, n_tracks: int | None = None) -> np.ndarray:
         """Streams of each track over the trailing payout window (threshold rule)."""

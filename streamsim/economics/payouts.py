@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from streamsim.core.config import RULES, PayoutsConfig
+from streamsim.core.events import aggregate_pairs
 
 EPOCHS_PER_MONTH = 52.0 / 12.0
 """One epoch is a week; a month is 52/12 epochs. Monthly money and bars are divided by this."""
@@ -104,50 +105,11 @@ class StreamTable:
         trk = np.ascontiguousarray(np.asarray(track)[keep], dtype=np.int32)
         if len(trk) and (trk.min() < 0 or trk.max() >= n_tracks or lis.min() < 0):
             raise ValueError(f"StreamTable.from_events: ids out of range (n_tracks={n_tracks})")
-        lis, trk, streams, sought_n = _aggregate(lis, trk, np.ascontiguousarray(np.asarray(sought, bool)[keep]),
-                                                int(lis.max(initial=-1)) + 1)
+        sought = np.ascontiguousarray(np.asarray(sought, bool)[keep])
+        lis, trk, _, streams, sought_n = aggregate_pairs(lis, trk, np.zeros(len(lis), np.float32),
+                                                         np.ones(len(lis), np.int8), sought.view(np.int8),
+                                                         int(lis.max(initial=-1)) + 1)
         return cls(lis, trk, np.asarray(track_artist)[trk], streams, sought_n)
-
-
-@numba.njit(cache=True)
-def _aggregate(lis, trk, sought, n_listeners):
-    # Counting sort by listener, then a small sort of each listener's tracks, summing runs.
-    n = len(lis)
-    start = np.zeros(n_listeners + 1, np.int64)
-    for i in range(n):
-        start[lis[i] + 1] += 1
-    for g in range(n_listeners):
-        start[g + 1] += start[g]
-    pos = start[:-1].copy()
-    t_by = np.empty(n, np.int32)
-    s_by = np.empty(n, np.bool_)
-    for i in range(n):
-        p = pos[lis[i]]
-        t_by[p] = trk[i]
-        s_by[p] = sought[i]
-        pos[lis[i]] += 1
-    out_l = np.empty(n, np.int32)
-    out_t = np.empty(n, np.int32)
-    out_s = np.zeros(n, np.float64)
-    out_q = np.zeros(n, np.float64)
-    m = 0
-    for g in range(n_listeners):
-        a, b = start[g], start[g + 1]
-        if a == b:
-            continue
-        order = np.argsort(t_by[a:b])
-        prev = -1
-        for o in order:
-            t = t_by[a + o]
-            if t != prev:
-                out_l[m] = g
-                out_t[m] = t
-                m += 1
-                prev = t
-            out_s[m - 1] += 1.0
-            if s_by[a + o]:
-                out_q[m - 1] += 1.0
-    return out_l[:m], out_t[:m], out_s[:m], out_q[:m]
 
 
 @dataclass(frozen=True)

@@ -441,29 +441,16 @@ def hash_uniform(key, a, b):
 
 
 @nb.njit(inline="always")
-def _first_above(C, x):
-    """The largest j with C[j] <= x (C non-decreasing, C[0] = 0): item j covers [C[j], C[j+1])."""
-    a, b = 0, len(C)
-    while a < b:
-        mid = (a + b) // 2
-        if C[mid] <= x:
-            a = mid + 1
-        else:
-            b = mid
-    return a - 1
-
-
-@nb.njit(inline="always")
-def _removed_through(ids, mass, n, j):
-    """Prefix mass of the removed items with id <= j (ids[:n] sorted, mass[t] = mass of ids[:t])."""
+def _count_at_most(values, n, x):
+    """How many of the sorted values[:n] are <= x (a binary search)."""
     a, b = 0, n
     while a < b:
         mid = (a + b) // 2
-        if ids[mid] <= j:
+        if values[mid] <= x:
             a = mid + 1
         else:
             b = mid
-    return mass[a]
+    return a
 
 
 @nb.njit(inline="always")
@@ -488,13 +475,13 @@ def _draw(C, ids, mass, n, u):
     T = len(C) - 1
     t = u * (C[T] - mass[n])
     s = t
-    j = _first_above(C, s)
+    j = _count_at_most(C, T + 1, s) - 1           # item j covers [C[j], C[j+1])
     for _ in range(n + 2):
-        s_new = t + _removed_through(ids, mass, n, j)
+        s_new = t + mass[_count_at_most(ids, n, j)]   # plus the removed mass up to item j
         if s_new == s:
             break
         s = s_new
-        j = _first_above(C, s)
+        j = _count_at_most(C, T + 1, s) - 1
     if j < 0 or j >= T or C[j + 1] <= C[j] or (n > 0 and in_sorted(ids, 0, n, j)):
         return -1
     return j

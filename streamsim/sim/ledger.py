@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from streamsim.agents.catalog import Catalog
 from streamsim.core.config import CHANNELS, Scenario
-from streamsim.core.events import Events
+from streamsim.core.events import Events, aggregate_pairs
 from streamsim.economics.payouts import StreamTable
 
 SOUGHT_CHANNELS = (CHANNELS.index("library"), CHANNELS.index("search"))
@@ -74,49 +74,6 @@ class Derived:
     stream: np.ndarray
     completed: np.ndarray
     artist: np.ndarray
-
-
-@nb.njit(cache=True)
-def _aggregate_pairs(listener, track, signal, streams, sought, n_listeners):
-    """Sum the columns per (listener, track): a counting sort by listener, then a stable sort of
-    each listener's tracks (so float sums run in event order). Rows come out sorted by listener,
-    then track."""
-    n = len(listener)
-    start = np.zeros(n_listeners + 1, np.int64)
-    for i in range(n):
-        start[listener[i] + 1] += 1
-    for g in range(n_listeners):
-        start[g + 1] += start[g]
-    pos = start[:-1].copy()
-    by = np.empty(n, np.int64)
-    for i in range(n):
-        by[pos[listener[i]]] = i
-        pos[listener[i]] += 1
-    out_l = np.empty(n, np.int32)
-    out_t = np.empty(n, np.int32)
-    out_v = np.zeros(n, np.float32)
-    out_s = np.zeros(n, np.int32)
-    out_q = np.zeros(n, np.int32)
-    m = 0
-    for g in range(n_listeners):
-        a, b = start[g], start[g + 1]
-        if a == b:
-            continue
-        seg = by[a:b]
-        order = np.argsort(track[seg], kind="mergesort")
-        prev = -1
-        for o in order:
-            i = seg[o]
-            t = track[i]
-            if t != prev:
-                out_l[m] = g
-                out_t[m] = t
-                m += 1
-                prev = t
-            out_v[m - 1] += signal[i]
-            out_s[m - 1] += streams[i]
-            out_q[m - 1] += sought[i]
-    return out_l[:m].copy(), out_t[:m].copy(), out_v[:m].copy(), out_s[:m].copy(), out_q[:m].copy()
 
 
 @nb.njit(cache=True)
@@ -301,7 +258,7 @@ class Ledger:
         signal = np.where(stream, np.minimum(events.seconds / np.maximum(length, np.float32(1.0)), 1.0),
                           np.float32(self.skip_signal)).astype(np.float32)
         sought = stream & np.isin(events.channel, SOUGHT_CHANNELS)
-        self._pairs.append(_aggregate_pairs(events.listener, events.track, signal, stream.view(np.int8),
+        self._pairs.append(aggregate_pairs(events.listener, events.track, signal, stream.view(np.int8),
                                             sought.view(np.int8), self._n_listeners))
         if self._keep:
             self._chunks.append((events, derived))
@@ -358,7 +315,7 @@ class Ledger:
         ordered = all(len(a[0]) == 0 or len(b[0]) == 0 or a[0][-1] < b[0][0] for a, b in zip(parts, parts[1:]))
         if ordered and np.all(lis[1:] >= lis[:-1]):
             return tuple(cols)                 # listener blocks in order: already unique and sorted
-        return _aggregate_pairs(*cols, self._n_listeners)
+        return aggregate_pairs(*cols, self._n_listeners)
 
     # -- readers ---------------------------------------------------------------------------------
     def interactions(self, n_listeners: int | None = None, n_tracks: int | None = None) -> sp.csr_matrix:

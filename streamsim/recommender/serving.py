@@ -541,17 +541,11 @@ def _sample_rows(C1, C2, n1, n2, users, key, rows, k, ex_ptr, ex_idx, out_i, out
         for d in range(k):
             u = hash_uniform(key, u_id, d)
             if m1 < n1:
-                j = _draw(C1, ids1, mass1, m1, u)
-                if j < 0:
-                    j = _draw_scan(C1, ids1, m1, u)
-                m1 = _insert(ids1, m1, j)
-                _rebuild_mass(ids1, m1, C1, mass1)
+                j = _take(C1, ids1, mass1, m1, u)
+                m1 += 1
             elif m2 < n2:
-                j = _draw(C2, ids2, mass2, m2, u)
-                if j < 0:
-                    j = _draw_scan(C2, ids2, m2, u)
-                m2 = _insert(ids2, m2, j)
-                _rebuild_mass(ids2, m2, C2, mass2)
+                j = _take(C2, ids2, mass2, m2, u)
+                m2 += 1
             else:
                 break
             out_i[r, got] = j
@@ -560,6 +554,18 @@ def _sample_rows(C1, C2, n1, n2, users, key, rows, k, ex_ptr, ex_idx, out_i, out
         for t in range(got, k):
             out_i[r, t] = -1
             out_s[r, t] = -np.inf
+
+
+@nb.njit(inline="always")
+def _take(C, ids, mass, n, u):
+    """Draw an item among those not removed (`_draw`, or `_draw_scan` if rounding fails) and add
+    it to the n removed ones; returns the item."""
+    j = _draw(C, ids, mass, n, u)
+    if j < 0:
+        j = _draw_scan(C, ids, n, u)
+    _insert(ids, n, j)
+    _rebuild_mass(ids, n + 1, C, mass)
+    return j
 
 
 @nb.njit(inline="always")

@@ -269,7 +269,7 @@ class RecommenderConfig(Section):
     iterations: int = Field(15, ge=1, le=1000, description="ALS sweeps from cold")
     warm_iterations: int = Field(3, ge=0, le=1000, description="ALS sweeps per epoch when warm")
     warm_refresh_epochs: int = Field(
-        0, ge=0, le=1000,
+        4, ge=0, le=1000,
         description="0: a warm sweep re-solves every row; n >= 1: only the rows (listeners, tracks) "
                     "whose interactions changed in the last epoch, plus every other row once "
                     "every n epochs (epochs)")
@@ -285,7 +285,7 @@ class RecommenderConfig(Section):
     bpr_epochs: int = Field(20, ge=1, le=1000, description="BPR: passes over the positives from cold")
     decay: Probability = Field(0.9, description="weight of last epoch's interaction matrix")
     prune_below: float = Field(
-        0.0, ge=0.0, le=100.0,
+        0.1, ge=0.0, le=100.0,
         description="entries of the decayed interaction matrix below this value are dropped "
                     "(play units: 1 = one complete play); 0 keeps every entry")
     exclude_heard_epochs: int = Field(4, ge=0, le=1000,

@@ -296,7 +296,7 @@ class RecommenderConfig(Section):
         "auto", description="exact scoring of the whole catalog, cluster candidates first, or auto: "
                             "clusters when the catalog has at least clusters_above tracks")
     clusters_above: int = Field(
-        100_000, ge=1, le=1_000_000_000,
+        50_000, ge=1, le=1_000_000_000,
         description="candidates = auto: catalog size (tracks) from which cluster candidates are used "
                     "(measured crossover, docs/MODEL.md section 4)")
     n_clusters: int = Field(256, ge=2, le=1_000_000, description="clusters for candidate generation")

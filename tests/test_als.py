@@ -150,6 +150,35 @@ def test_warm_start_grows_and_folds_in():
     assert warm < cold * 1.02
 
 
+def test_warm_rows_are_the_changed_new_and_refreshed_ones():
+    from streamsim.recommender.als import warm_rows
+    assert warm_rows(10, np.array([1, 7]), np.array([9]), epoch=5, refresh_epochs=4).tolist() == [1, 5, 7, 9]
+    assert warm_rows(10, None, np.array([9]), 5, 4) is None
+    assert warm_rows(10, np.array([1]), np.zeros(0), 5, 0) is None
+    every = set()
+    for epoch in range(3):
+        every |= set(warm_rows(10, np.zeros(0), np.zeros(0), epoch, 3).tolist())
+    assert every == set(range(10))
+
+
+def test_a_partial_warm_fit_leaves_the_other_rows_alone():
+    from streamsim.recommender.als import ALS
+    from streamsim.recommender.base import FitContext
+
+    cfg = RecommenderConfig(factors=8, warm_iterations=2, warm_refresh_epochs=1000)
+    m = random_matrix(L=60, T=40, density=0.2, seed=5)
+    ctx = FitContext(1, None, np.zeros((60, 2), np.float32), 1.0, 1.0)
+    als = ALS(cfg, np.random.SeedSequence(0))
+    als.fit(m, ctx)
+    X0, Y0 = als.user_factors.copy(), als.item_factors.copy()
+    changed_u, changed_i = np.array([3, 10]), np.array([4])
+    ctx2 = FitContext(1001, None, np.zeros((60, 2), np.float32), 1.0, 1.0, None, changed_u, changed_i)
+    als.fit(m, ctx2)                                  # refresh slice: ids = 1 (mod 1000)
+    moved_u = np.flatnonzero(np.abs(als.user_factors - X0).max(axis=1) > 0)
+    moved_i = np.flatnonzero(np.abs(als.item_factors - Y0).max(axis=1) > 0)
+    assert set(moved_u) <= {1, 3, 10} and set(moved_i) <= {1, 4} and len(moved_u) and len(moved_i)
+
+
 def load_lastfm():
     raw = np.loadtxt(LASTFM, skiprows=1, dtype=np.int64)
     _, u = np.unique(raw[:, 0], return_inverse=True)

@@ -63,7 +63,7 @@ KERNELS = textwrap.dedent("""
                explicit=np.zeros(T, bool), regions=np.ones(T, np.uint32), fraud=np.zeros(T, bool))
     ctx = FitContext(0, cat, rng.standard_normal((L, 4)).astype(np.float32), 2.0, 0.5)
     for kind, share, cand in (("als", 0.0, "exact"), ("als", 0.0, "clusters"), ("bpr", 0.0, "exact"),
-                              ("als", 0.2, "exact")):
+                              ("als", 0.2, "exact"), ("popularity", 0.0, "exact"), ("random", 0.0, "exact")):
         rec = make(Scenario().replace(**{"recommender.kind": kind, "recommender.factors": 16,
                                          "recommender.exploration.share": share,
                                          "recommender.candidates": cand, "recommender.n_clusters": 16,
@@ -103,8 +103,8 @@ def test_solvers_repeat_bit_for_bit_in_one_process():
 
 
 def test_kernels_agree_across_threads_processes_and_fresh_compiles(tmp_path):
-    """ALS (CG and Cholesky), BPR, exploration and cluster serving hash the same at 1 and 2
-    threads, in separate processes, and in a process that compiles every kernel afresh."""
+    """ALS (CG and Cholesky), BPR, exploration, cluster serving and the sampled (popularity,
+    random) slates hash the same at 1 and 2 threads, in separate processes, and in a process that compiles every kernel afresh."""
     warm = _digest(1)
     assert _digest(2) == warm
     assert _digest(2, cache_dir=tmp_path / "fresh-numba-cache") == warm
@@ -112,7 +112,9 @@ def test_kernels_agree_across_threads_processes_and_fresh_compiles(tmp_path):
 
 SMALL = ["listeners.count=1500", "artists.count=150", "run.epochs=4", "run.name=det", "run.seed=3",
          "metrics.eval_listeners=200"]
-ARMS = {"als_explore": ["recommender.exploration.share=0.2"], "bpr": ["recommender.kind=bpr"]}
+ARMS = {"als_explore": ["recommender.exploration.share=0.2"], "bpr": ["recommender.kind=bpr"],
+        "als_rows_clusters_prune": ["recommender.warm_refresh_epochs=2", "recommender.prune_below=0.2",
+                                    "recommender.candidates=clusters", "recommender.n_clusters=32"]}
 TIMING = ["rec_fit_seconds"]
 
 

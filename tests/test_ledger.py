@@ -83,3 +83,78 @@ def test_recent_heard_forgets_pairs_older_than_the_window():
     assert led.recent_heard(1, 4).toarray().tolist() == [[False, True, True, False]]
     assert led.recent_heard(1, 4, epochs=1).toarray().tolist() == [[False, False, True, False]]
     assert led.recent_heard(3, 5).shape == (3, 5)
+
+
+def random_epoch(rng, n_listeners, n_tracks, n):
+    return Events(listener=rng.integers(0, n_listeners, n), track=rng.integers(0, n_tracks, n),
+                  channel=rng.integers(0, len(CHANNELS), n), seconds=rng.uniform(0, 300, n).astype(np.float32),
+                  utility=np.zeros(n), saved=np.zeros(n, bool))
+
+
+def take(ev: Events, sel) -> Events:
+    return Events(**{k: getattr(ev, k)[sel] for k in Events.DTYPES})
+
+
+def state(led: Ledger, n_listeners: int, n_tracks: int):
+    t = led.streams_table()
+    return (led.interactions(n_listeners, n_tracks).toarray(), led.recent_heard(n_listeners, n_tracks).toarray(),
+            t.listener.tolist(), t.track.tolist(), t.streams.tolist(), t.sought.tolist(),
+            led.track_streams_last.tolist(), led.track_early_skips_last.tolist(), led.listener_plays_total.tolist())
+
+
+def test_an_epoch_in_listener_blocks_equals_the_whole_epoch():
+    """Chunks of whole listeners in increasing id (as the kernel makes them) give the same bits."""
+    cat = make_catalog(50)
+    scenario = config.load(None, ["recommender.decay=0.7", "listeners.behaviour.skip_signal=-0.2"])
+    whole, chunked = Ledger(scenario), Ledger(scenario)
+    rng = np.random.default_rng(3)
+    for epoch in range(4):
+        ev = random_epoch(rng, 30, 50, 400)
+        ev = take(ev, np.argsort(ev.listener, kind="stable"))
+        whole.record(ev, cat, 30, epoch)
+        chunked.begin(cat, 30, epoch)
+        cuts = np.searchsorted(ev.listener, [0, 7, 8, 8, 21, 30])    # whole listeners, one chunk empty
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            chunked.add(take(ev, slice(a, b)))
+        chunked.finish()
+        for x, y in zip(state(whole, 30, 50), state(chunked, 30, 50)):
+            np.testing.assert_array_equal(x, y)
+    assert len(chunked.events) == 0 and len(whole.events) == 400
+
+
+def test_chunks_in_any_order_give_the_same_pairs():
+    cat = make_catalog(20)
+    whole, chunked = Ledger(config.load(None)), Ledger(config.load(None))
+    rng = np.random.default_rng(4)
+    ev = random_epoch(rng, 10, 20, 300)
+    whole.record(ev, cat, 10, 0)
+    chunked.begin(cat, 10, 0, keep_events=True)
+    for sel in (slice(200, 300), slice(0, 7), slice(7, 200)):
+        chunked.add(take(ev, sel))
+    chunked.finish()
+    for x, y in zip(state(whole, 10, 20), state(chunked, 10, 20)):
+        np.testing.assert_allclose(np.asarray(x, float), np.asarray(y, float), rtol=1e-6)
+    assert len(chunked.events) == 300
+
+
+def test_entries_below_the_prune_floor_are_dropped():
+    """One complete play (1.0) decays by 0.5 an epoch; a floor of 0.2 forgets it after two decays."""
+    led = Ledger(config.load(None, ["recommender.decay=0.5", "recommender.prune_below=0.2"]))
+    cat = make_catalog()
+    led.record(events([0, 1], [1, 2], [200.0, 200.0]), cat, 2, 0)
+    for epoch, expect in ((1, 0.5), (2, 0.25)):
+        led.record(events([1], [2], [200.0]), cat, 2, epoch)
+        assert led.interactions()[0, 1] == pytest.approx(expect)
+    led.record(events([1], [2], [200.0]), cat, 2, 3)
+    R = led.interactions()
+    assert R[0, 1] == 0 and R.nnz == 1                    # 0.125 < 0.2: pruned; listener 1 kept
+    assert led.touched_listeners.tolist() == [1] and led.touched_tracks.tolist() == [2]
+
+
+def test_an_epoch_must_be_opened_and_closed():
+    led = Ledger(config.load(None))
+    with pytest.raises(RuntimeError):
+        led.add(events([0], [0], [60.0]))
+    led.begin(make_catalog(), 1, 0)
+    with pytest.raises(RuntimeError):
+        led.begin(make_catalog(), 1, 1)

@@ -60,6 +60,40 @@ def test_sampled_slates_follow_weight_power():
     np.testing.assert_array_equal(first, again)
 
 
+def test_sampled_slates_follow_plackett_luce_and_skip_exclusions():
+    """The second draw follows the law of sampling without replacement; excluded and disallowed
+    items never come; weightless allowed items come only after every weighted one, uniformly."""
+    w = np.array([8.0, 4.0, 2.0, 1.0, 0.0, 0.0, 5.0])
+    mask = np.array([True, True, True, True, True, True, False])
+    users = np.arange(40000)
+    ex_ptr = np.arange(0, 2 * len(users) + 1, 2, dtype=np.int64)
+    ex_idx = np.tile(np.array([2, 5], np.int32), len(users))       # item 2 and weightless item 5
+    items, scores = serving.topk_sampled(w, 1.0, users, 99, users, 5, ex_ptr, ex_idx, mask)
+    assert items[:, 4].tolist() == [-1] * len(users)                # only 0, 1, 3, 4 may come
+    assert (np.sort(items[:, :4], axis=1) == [0, 1, 3, 4]).all()
+    assert (items[:, 3] == 4).all()                                 # weightless comes last
+    p = w[[0, 1, 3]] / w[[0, 1, 3]].sum()
+    second = [sum(p[a] * p[b] / (1 - p[a]) for a in range(3) if a != b) for b in range(3)]
+    freq = np.bincount(np.searchsorted([0, 1, 3], items[:, 1]), minlength=3) / len(users)
+    np.testing.assert_allclose(freq, second, atol=0.01)
+    assert (np.diff(scores[:, :4], axis=1) < 0).all()               # non-increasing scores
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 40), st.integers(1, 12), st.integers(0, 2**31 - 1))
+def test_topk_shared_matches_sorting(n, T, k, seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 5, T).astype(np.float32)
+    scores[rng.random(T) < 0.1] = np.nan
+    ex = sp.random(n, T, density=0.3, format="csr", random_state=rng)
+    mask = rng.random(T) < 0.8
+    ptr, idx = serving.exclusion_rows(ex, np.arange(n, dtype=np.int32))
+    items, _ = serving.topk_shared(scores, np.arange(n), k, ptr, idx, mask)
+    for r in range(n):
+        excluded = set(ex.indices[ex.indptr[r]:ex.indptr[r + 1]]) | set(np.flatnonzero(np.isnan(scores)))
+        assert items[r].tolist() == brute_topk(scores, k, excluded, mask)
+
+
 def test_cluster_candidates_recall_against_exact():
     """Clustered item factors: probing a quarter of the clusters finds nearly all of the exact
     top-10; probing all of them is exact."""
@@ -78,6 +112,9 @@ def test_cluster_candidates_recall_against_exact():
     assert found > 0.95
     full, _ = index.topk(X, 10, 64, ptr, idx, mask)
     np.testing.assert_array_equal(full, exact)
+    own = np.arange(300, dtype=np.int32)          # an item never returned for its own query
+    mine, _ = index.topk(X, 10, 64, ptr, idx, mask, self_items=own)
+    np.testing.assert_array_equal(mine, serving.topk_dot(X, Y, 10, ptr, idx, mask, self_items=own)[0])
 
 
 # -- exploration ----------------------------------------------------------------------------

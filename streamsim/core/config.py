@@ -285,6 +285,11 @@ class RecommenderConfig(Section):
     factors: int = Field(64, ge=1, le=1024, description="latent factors")
     iterations: int = Field(15, ge=1, le=1000, description="ALS sweeps from cold")
     warm_iterations: int = Field(3, ge=0, le=1000, description="ALS sweeps per epoch when warm")
+    warm_refresh_epochs: int = Field(
+        4, ge=0, le=1000,
+        description="0: a warm sweep re-solves every row; n >= 1: only the rows (listeners, tracks) "
+                    "whose interactions changed in the last epoch, plus every other row once "
+                    "every n epochs (epochs)")
     regularization: float = Field(1.0, ge=0.0, le=1e4,
                                   description="L2 penalty (unscaled lambda, confidence units); "
                                               "chosen on Last.fm and the simulator, docs/MODEL.md section 4")
@@ -296,12 +301,21 @@ class RecommenderConfig(Section):
     learning_rate: float = Field(0.05, gt=0.0, le=10.0, description="BPR: SGD learning rate")
     bpr_epochs: int = Field(20, ge=1, le=1000, description="BPR: passes over the positives from cold")
     decay: Probability = Field(0.9, description="weight of last epoch's interaction matrix")
+    prune_below: float = Field(
+        0.1, ge=0.0, le=100.0,
+        description="entries of the decayed interaction matrix below this value are dropped "
+                    "(play units: 1 = one complete play); 0 keeps every entry")
     exclude_heard_epochs: int = Field(4, ge=0, le=1000,
                                       description="do not recommend tracks heard within this many epochs")
     popularity_temperature: float = Field(0.5, ge=0.0, le=100.0,
                                           description="popular-with-variance sampling temperature")
-    candidates: Literal["exact", "clusters"] = Field(
-        "exact", description="exact scoring of the whole catalog, or cluster candidates first")
+    candidates: Literal["exact", "clusters", "auto"] = Field(
+        "auto", description="exact scoring of the whole catalog, cluster candidates first, or auto: "
+                            "clusters when the catalog has at least clusters_above tracks")
+    clusters_above: int = Field(
+        50_000, ge=1, le=1_000_000_000,
+        description="candidates = auto: catalog size (tracks) from which cluster candidates are used "
+                    "(measured crossover, docs/MODEL.md section 4)")
     n_clusters: int = Field(256, ge=2, le=1_000_000, description="clusters for candidate generation")
     n_probe: int = Field(16, ge=1, le=1_000_000,
                          description="clusters whose items are scored exactly per user (count)")

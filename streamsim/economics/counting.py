@@ -1,4 +1,5 @@
-"""Counting kernels (numba) behind StreamTable.from_events and distinct_counts.
+"""Counting kernels (numba): per-(listener, track) aggregation (the stream table, the ledger) and
+distinct counts.
 
 Kept apart so that reading the payout rules (e.g. to validate a scenario) does not load numba.
 """
@@ -10,44 +11,49 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def aggregate_streams(lis, trk, sought, n_listeners):
-    # Counting sort by listener, then a small sort of each listener's tracks, summing runs.
-    n = len(lis)
+def aggregate_pairs(listener, track, signal, streams, sought, n_listeners):
+    """Sum signal (float32), streams and sought (int8 or int32) per (listener, track) pair.
+
+    A counting sort by listener, then a stable sort of each listener's tracks, so float sums
+    run in event order: linear in exposures. Returns (listener int32, track int32, signal
+    float32, streams int32, sought int32), rows sorted by listener, then track.
+    """
+    n = len(listener)
     start = np.zeros(n_listeners + 1, np.int64)
     for i in range(n):
-        start[lis[i] + 1] += 1
+        start[listener[i] + 1] += 1
     for g in range(n_listeners):
         start[g + 1] += start[g]
     pos = start[:-1].copy()
-    t_by = np.empty(n, np.int32)
-    s_by = np.empty(n, np.bool_)
+    by = np.empty(n, np.int64)
     for i in range(n):
-        p = pos[lis[i]]
-        t_by[p] = trk[i]
-        s_by[p] = sought[i]
-        pos[lis[i]] += 1
+        by[pos[listener[i]]] = i
+        pos[listener[i]] += 1
     out_l = np.empty(n, np.int32)
     out_t = np.empty(n, np.int32)
-    out_s = np.zeros(n, np.float64)
-    out_q = np.zeros(n, np.float64)
+    out_v = np.zeros(n, np.float32)
+    out_s = np.zeros(n, np.int32)
+    out_q = np.zeros(n, np.int32)
     m = 0
     for g in range(n_listeners):
         a, b = start[g], start[g + 1]
         if a == b:
             continue
-        order = np.argsort(t_by[a:b])
+        seg = by[a:b]
+        order = np.argsort(track[seg], kind="mergesort")
         prev = -1
         for o in order:
-            t = t_by[a + o]
+            i = seg[o]
+            t = track[i]
             if t != prev:
                 out_l[m] = g
                 out_t[m] = t
                 m += 1
                 prev = t
-            out_s[m - 1] += 1.0
-            if s_by[a + o]:
-                out_q[m - 1] += 1.0
-    return out_l[:m], out_t[:m], out_s[:m], out_q[:m]
+            out_v[m - 1] += signal[i]
+            out_s[m - 1] += streams[i]
+            out_q[m - 1] += sought[i]
+    return out_l[:m].copy(), out_t[:m].copy(), out_v[:m].copy(), out_s[:m].copy(), out_q[:m].copy()
 
 
 @numba.njit(cache=True)

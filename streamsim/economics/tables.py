@@ -72,10 +72,12 @@ class StreamTable:
         trk = np.ascontiguousarray(np.asarray(track)[keep], dtype=np.int32)
         if len(trk) and (trk.min() < 0 or trk.max() >= n_tracks or lis.min() < 0):
             raise ValueError(f"StreamTable.from_events: ids out of range (n_tracks={n_tracks})")
-        from streamsim.economics.counting import aggregate_streams  # numba, loaded when needed
+        from streamsim.economics.counting import aggregate_pairs  # numba, loaded when needed
 
-        lis, trk, streams, sought_n = aggregate_streams(lis, trk, np.ascontiguousarray(np.asarray(sought, bool)[keep]),
-                                                int(lis.max(initial=-1)) + 1)
+        sought = np.ascontiguousarray(np.asarray(sought, bool)[keep])
+        lis, trk, _, streams, sought_n = aggregate_pairs(lis, trk, np.zeros(len(lis), np.float32),
+                                                         np.ones(len(lis), np.int8), sought.view(np.int8),
+                                                         int(lis.max(initial=-1)) + 1)
         return cls(lis, trk, np.asarray(track_artist)[trk], streams, sought_n)
 
 

@@ -364,6 +364,19 @@ def weight(m: sp.csr_matrix, scheme: str) -> sp.csr_matrix:
     return m
 
 
+def warm_rows(n: int, changed: np.ndarray | None, new: np.ndarray, epoch: int,
+              refresh_epochs: int) -> np.ndarray | None:
+    """The rows a warm fit re-solves: all (None) when ``refresh_epochs`` is 0 or nothing says
+    which rows changed; otherwise the rows whose interactions changed, the new rows, and the
+    rows with ``id % refresh_epochs == epoch % refresh_epochs`` (so every row is re-solved at
+    least once every ``refresh_epochs`` epochs), ascending."""
+    if refresh_epochs <= 0 or changed is None:
+        return None
+    refresh = np.arange(epoch % refresh_epochs, n, refresh_epochs)
+    rows = np.union1d(np.union1d(np.asarray(changed, np.int64), np.asarray(new, np.int64)), refresh)
+    return rows[(rows >= 0) & (rows < n)]
+
+
 class ALS(FactorModel):
     """The simulator's ALS: confidence ``1 + alpha * w(r)``, warm-started every epoch.
 
@@ -387,8 +400,18 @@ class ALS(FactorModel):
             if len(new_users) and not cold:
                 # fold-in: exact solve of each new listener against the current item factors
                 solve_rows(m, X, Y, cfg.regularization, cfg.alpha, rows=new_users, solver="cholesky")
-            n_it = cfg.iterations if cold else cfg.warm_iterations
-            als_iterations(m, Ciu, X, Y, n_it, cfg.regularization, cfg.alpha, cfg.cg_steps, cfg.solver)
+            if cold:
+                als_iterations(m, Ciu, X, Y, cfg.iterations, cfg.regularization, cfg.alpha,
+                               cfg.cg_steps, cfg.solver)
+            else:
+                users = warm_rows(L, ctx.changed_users, new_users, ctx.epoch, cfg.warm_refresh_epochs)
+                items = warm_rows(T, ctx.changed_items, np.arange(self.n_items, T), ctx.epoch,
+                                  cfg.warm_refresh_epochs)
+                for _ in range(cfg.warm_iterations):
+                    solve_rows(m, X, Y, cfg.regularization, cfg.alpha, rows=users, cg_steps=cfg.cg_steps,
+                               solver=cfg.solver)
+                    solve_rows(Ciu, Y, X, cfg.regularization, cfg.alpha, rows=items, cg_steps=cfg.cg_steps,
+                               solver=cfg.solver)
             loss = als_loss(m, X, Y, cfg.regularization, cfg.alpha) if m.nnz else float("nan")
         self._set_factors(X, Y, m, interactions, ctx)
         return FitInfo(time.perf_counter() - t0, loss)

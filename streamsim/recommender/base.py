@@ -44,6 +44,10 @@ class FitContext:
         taste: (L, d) float32 hidden listener taste; only the oracle reads it.
         w_taste, w_quality: weights of the true utility (``streamsim.core.utility.expected_utility``).
         n_threads: numba threads for the fit (None = numba's default).
+        changed_users, changed_items: ids of the rows and columns whose interactions changed
+            since the last fit (the ledger's ``touched_listeners`` and ``touched_tracks``);
+            None = unknown, every row may have changed. A warm ALS fit with
+            ``warm_refresh_epochs`` > 0 re-solves only these (plus a rotating refresh).
     """
 
     epoch: int
@@ -52,6 +56,8 @@ class FitContext:
     w_taste: float
     w_quality: float
     n_threads: int | None = None
+    changed_users: np.ndarray | None = None
+    changed_items: np.ndarray | None = None
 
 
 @dataclass
@@ -178,10 +184,10 @@ class Recommender(ABC):
             index = self._similarity_index(vecs)
             if index is None:
                 out_i[kn], out_s[kn] = serving.similar(vecs, vecs[items[kn]], items[kn], k, mask)
-            else:  # each query's exclusion row is its own item
-                own_ptr = np.arange(len(kn) + 1, dtype=np.int64)
-                out_i[kn], out_s[kn] = index.topk(vecs[items[kn]], k, self.cfg.n_probe, own_ptr,
-                                                  items[kn].astype(np.int32), mask)
+            else:
+                out_i[kn], out_s[kn] = index.topk(vecs[items[kn]], k, self.cfg.n_probe,
+                                                  np.zeros(len(kn) + 1, np.int64), np.zeros(0, np.int32),
+                                                  mask, self_items=items[kn])
         cold = np.flatnonzero(~known & (items >= 0))
         if len(cold) and self.catalog is not None:
             audio = serving.normalize_rows(self.catalog.audio)
@@ -288,15 +294,21 @@ class FactorModel(Recommender):
         self._remember(interactions, ctx)
         self.index = None
         self._sim_index = None
-        if self.cfg.candidates == "clusters" and m.shape[1] > 0:
+        if self._use_clusters(m.shape[1]):
             self.index = serving.ClusterIndex(Y, self.cfg.n_clusters, self.cluster_seed)
+
+    def _use_clusters(self, n_items: int) -> bool:
+        """Cluster candidates for a catalog of n_items (candidates = "clusters", or "auto" above
+        `clusters_above` tracks)."""
+        mode = self.cfg.candidates
+        return n_items > 0 and (mode == "clusters" or (mode == "auto" and n_items >= self.cfg.clusters_above))
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors[users] @ self._item_factors_t
 
     def _similarity_index(self, vecs: np.ndarray):
         """With cluster candidates, radio neighbours also come from clusters (built once per fit)."""
-        if self.cfg.candidates != "clusters" or len(vecs) == 0:
+        if not self._use_clusters(len(vecs)):
             return None
         if self._sim_index is None:
             self._sim_index = serving.ClusterIndex(vecs, self.cfg.n_clusters, self.cluster_seed)

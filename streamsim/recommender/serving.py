@@ -142,28 +142,6 @@ def _finish(hs, hi, size):
         hi[t] = -1
 
 
-@nb.njit(inline="always")
-def _select_row(scores, k, ex_idx, lo, hi_, mask, self_item, out_s, out_i):
-    """One row: the k best allowed, non-excluded items of a dense score row."""
-    size = 0
-    p = lo
-    n = min(len(scores), len(mask))
-    for j in range(n):
-        if not mask[j] or j == self_item:
-            continue
-        while p < hi_ and ex_idx[p] < j:
-            p += 1
-        if p < hi_ and ex_idx[p] == j:
-            continue
-        s = scores[j]
-        if s != s:
-            continue
-        if size == k and not _worse(out_s[0], out_i[0], s, j):
-            continue
-        size = _push(out_s, out_i, size, k, s, j)
-    _finish(out_s, out_i, size)
-
-
 @nb.njit(parallel=True, cache=True)
 def _topk_rows(block, rows, k, ex_ptr, ex_idx, banned, self_items, out_i, out_s):
     n = block.shape[1]
@@ -199,10 +177,23 @@ def _topk_rows(block, rows, k, ex_ptr, ex_idx, banned, self_items, out_i, out_s)
 
 
 @nb.njit(parallel=True, cache=True)
-def _topk_shared(scores, rows, k, ex_ptr, ex_idx, mask, out_i, out_s):
+def _topk_ordered(order, scores, rows, k, ex_ptr, ex_idx, mask, out_i, out_s):
+    """Each row walks the items in the shared ranking and keeps the first k it may have."""
     for r in nb.prange(len(rows)):
         e = rows[r]
-        _select_row(scores, k, ex_idx, ex_ptr[e], ex_ptr[e + 1], mask, -1, out_s[r], out_i[r])
+        lo, hi = ex_ptr[e], ex_ptr[e + 1]
+        got = 0
+        for j in order:
+            if got == k:
+                break
+            if not mask[j] or in_sorted(ex_idx, lo, hi, j):
+                continue
+            out_i[r, got] = j
+            out_s[r, got] = scores[j]
+            got += 1
+        for t in range(got, k):
+            out_i[r, t] = -1
+            out_s[r, t] = -np.inf
 
 
 def topk_rows(block: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray, ex_idx: np.ndarray,
@@ -235,11 +226,17 @@ def banned(mask: np.ndarray) -> np.ndarray:
 
 def topk_shared(scores: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray,
                 ex_idx: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k of one score vector shared by many users, each with its own exclusions."""
+    """Top-k of one score vector shared by many users, each with its own exclusions.
+
+    The items are ranked once (score descending, lower id first on ties, NaN never), then each
+    user takes the first k it may have: O(k + exclusions) per user instead of O(T).
+    """
+    sc = np.ascontiguousarray(scores, np.float32)[: len(mask)]
+    ok = np.flatnonzero(~np.isnan(sc) & (sc > -np.inf) & mask[: len(sc)])
+    order = ok[np.lexsort((ok, -sc[ok]))].astype(np.int64)
     out_i = np.empty((len(rows), k), np.int32)
     out_s = np.empty((len(rows), k), np.float32)
-    _topk_shared(np.ascontiguousarray(scores, np.float32), np.asarray(rows, np.int64), k,
-                 ex_ptr, ex_idx, mask, out_i, out_s)
+    _topk_ordered(order, sc, np.asarray(rows, np.int64), k, ex_ptr, ex_idx, mask, out_i, out_s)
     return out_i, out_s
 
 
@@ -271,12 +268,19 @@ def similar(vecs: np.ndarray, queries: np.ndarray, query_items: np.ndarray, k: i
 
 
 # -- candidate generation by clusters of item factors ---------------------------------------------
+QUERY_BLOCK = 8_192       # at most this many queries scored together in ClusterIndex.topk
+SCORE_BUFFER = 16_000_000  # float32 scores held at once by ClusterIndex.topk (64 MB)
+KMEANS_SAMPLE = 64        # k-means is fitted on at most this many items per cluster (then all are assigned)
+
+
 class ClusterIndex:
-    """k-means clusters of item vectors for candidate generation at large catalogs.
+    """k-means clusters of item vectors for candidate generation at large catalogs (IVF).
 
     A query scores the centroids, keeps the `n_probe` best clusters, and scores the items of
-    those clusters exactly. Recall against exact scoring is measured in the tests and in
-    benchmarks/als_vs_implicit.py.
+    those clusters exactly. Scoring runs cluster by cluster: the queries that probe a cluster are
+    scored against its items in one BLAS product, and a numba kernel offers the scores to each
+    query's bounded heap. Recall against exact scoring is measured in the tests and in
+    benchmarks/candidates.py (docs/MODEL.md section 4).
     """
 
     def __init__(self, vecs: np.ndarray, n_clusters: int, seed: int | np.random.SeedSequence,
@@ -288,77 +292,136 @@ class ClusterIndex:
         self.ptr = np.zeros(len(self.centroids) + 1, np.int64)
         np.cumsum(counts, out=self.ptr[1:])
         self.members = order
+        self.member_vecs_t = [np.ascontiguousarray(self.vecs[order[self.ptr[c]:self.ptr[c + 1]]].T)
+                              for c in range(len(self.centroids))]
+
+    def probe(self, queries: np.ndarray, n_probe: int) -> np.ndarray:
+        """The n_probe best clusters of each query by inner product with the centroids."""
+        m = len(queries)
+        probe_i = np.empty((m, n_probe), np.int32)
+        probe_s = np.empty((m, n_probe), np.float32)
+        none = np.zeros(2, np.int64)
+        for start in range(0, m, BLOCK * 4):
+            sl = slice(start, start + BLOCK * 4)
+            cs = np.ascontiguousarray(queries[sl], np.float32) @ self.centroids.T
+            r = len(cs)
+            _topk_rows(cs, np.zeros(r, np.int64), n_probe, none, np.zeros(0, np.int32),
+                       np.zeros(0, np.int64), np.full(r, -1, np.int32), probe_i[sl], probe_s[sl])
+        return probe_i
 
     def topk(self, queries: np.ndarray, k: int, n_probe: int, ex_ptr: np.ndarray,
-             ex_idx: np.ndarray, mask: np.ndarray, rows: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
-        """Approximate top-k of ``queries @ vecs.T`` from the items of the best clusters."""
+             ex_idx: np.ndarray, mask: np.ndarray, rows: np.ndarray | None = None,
+             self_items: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Approximate top-k of ``queries @ vecs.T`` from the items of the best clusters.
+
+        Args:
+            queries: (n, f) query vectors.
+            k: items per query.
+            n_probe: clusters scored per query.
+            ex_ptr, ex_idx: excluded items per exclusion row (see `exclusion_rows`).
+            mask: bool[T] allowed items.
+            rows: (n,) exclusion row of each query (default: its position).
+            self_items: (n,) an item never returned for the query (-1 for none).
+        """
         n = len(queries)
         n_probe = max(1, min(n_probe, len(self.centroids)))
         rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        self_items = (np.full(n, -1, np.int64) if self_items is None
+                      else np.asarray(self_items, np.int64))
         out_i = np.empty((n, k), np.int32)
         out_s = np.empty((n, k), np.float32)
-        none = np.zeros(n_probe + 1, np.int64)
-        for start in range(0, n, BLOCK):
-            sl = slice(start, start + BLOCK)
+        if n == 0 or k <= 0:
+            return out_i, out_s
+        allowed = allowed_mask(mask, len(self.vecs))
+        sizes_c = np.diff(self.ptr)
+        per_query = n_probe * max(float(sizes_c.mean()), 1.0)
+        q_block = int(min(QUERY_BLOCK, max(64, SCORE_BUFFER // per_query)))
+        for start in range(0, n, q_block):
+            sl = slice(start, start + q_block)
             q = np.ascontiguousarray(queries[sl], np.float32)
-            cs = q @ self.centroids.T
-            m = len(q)
-            probe_i = np.empty((m, n_probe), np.int32)
-            probe_s = np.empty((m, n_probe), np.float32)
-            _topk_rows(cs, np.zeros(m, np.int64), n_probe, none, np.zeros(0, np.int32),
-                       np.zeros(0, np.int64), np.full(m, -1, np.int32), probe_i, probe_s)
-            _score_candidates(q, self.vecs, probe_i, self.ptr, self.members, rows[sl], k,
-                              ex_ptr, ex_idx, mask, out_i[sl], out_s[sl])
+            probe = self.probe(q, n_probe)
+            # the queries of each cluster in query order (a stable sort of the probe table), and
+            # where the row of each (query, probe) lies in the score buffer
+            flat = probe.ravel().astype(np.int64)
+            order = np.argsort(flat, kind="stable")
+            counts = np.bincount(flat, minlength=len(self.centroids))
+            c_ptr = np.zeros(len(counts) + 1, np.int64)
+            np.cumsum(counts, out=c_ptr[1:])
+            off = np.zeros(len(counts) + 1, np.int64)
+            np.cumsum(counts * sizes_c, out=off[1:])
+            rank = np.empty(len(flat), np.int64)
+            rank[order] = np.arange(len(flat)) - np.repeat(c_ptr[:-1], counts)
+            start_of = off[flat] + rank * sizes_c[flat]
+            buf = np.empty(int(off[-1]), np.float32)
+            for c in np.flatnonzero(counts * sizes_c):
+                qs = order[c_ptr[c]:c_ptr[c + 1]] // n_probe
+                np.matmul(q[qs], self.member_vecs_t[c],
+                          out=buf[off[c]:off[c + 1]].reshape(len(qs), sizes_c[c]))
+            _offer(buf, start_of.reshape(probe.shape), probe, self.ptr, self.members, rows[sl],
+                   self_items[sl], k, ex_ptr, ex_idx, allowed, out_s[sl], out_i[sl])
         return out_i, out_s
 
 
-@nb.njit(parallel=True, cache=True, fastmath=set(FASTMATH))
-def _score_candidates(q, vecs, probe, ptr, members, rows, k, ex_ptr, ex_idx, mask, out_i, out_s):
-    f = q.shape[1]
-    for r in nb.prange(q.shape[0]):
-        hs = out_s[r]
-        hi = out_i[r]
+@nb.njit(parallel=True, cache=True)
+def _offer(buf, start_of, probe, ptr, members, rows, self_items, k, ex_ptr, ex_idx, mask, out_s, out_i):
+    """Each query's top k among the scores of its probed clusters' items, held in ``buf``."""
+    for r in nb.prange(probe.shape[0]):
+        h_s = out_s[r]
+        h_i = out_i[r]
         size = 0
         lo_e = ex_ptr[rows[r]]
         hi_e = ex_ptr[rows[r] + 1]
-        for c in probe[r]:
+        own = self_items[r]
+        for p in range(probe.shape[1]):
+            c = probe[r, p]
             if c < 0:
                 continue
-            for t in range(ptr[c], ptr[c + 1]):
-                j = members[t]
-                if j >= len(mask) or not mask[j]:
+            base = start_of[r, p]
+            for t in range(ptr[c + 1] - ptr[c]):
+                s = buf[base + t]
+                j = members[ptr[c] + t]
+                if size == k and not _worse(h_s[0], h_i[0], s, j):
                     continue
-                if in_sorted(ex_idx, lo_e, hi_e, j):
+                if not mask[j] or j == own or s != s or in_sorted(ex_idx, lo_e, hi_e, j):
                     continue
-                s = np.float32(0.0)
-                for a in range(f):
-                    s += q[r, a] * vecs[j, a]
-                if size == k and not _worse(hs[0], hi[0], s, j):
-                    continue
-                size = _push(hs, hi, size, k, s, j)
-        _finish(hs, hi, size)
+                size = _push(h_s, h_i, size, k, s, j)
+        _finish(h_s, h_i, size)
 
 
 def kmeans(x: np.ndarray, n_clusters: int, seed: int | np.random.SeedSequence,
            iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Lloyd's k-means on rows of x from a seeded random sample of rows; empty clusters keep
-    their centroid. Returns (centroids float32 (C, f), labels int64 (n,))."""
+    """Lloyd's k-means on rows of x; returns (centroids float32 (C, f), labels int64 (n,)).
+
+    Centroids start from a seeded random sample of rows and are fitted on a seeded sample of at
+    most `KMEANS_SAMPLE` rows per cluster (as FAISS does); every row is then assigned to its
+    nearest centroid. Empty clusters keep their centroid.
+    """
     n = len(x)
     c = max(1, min(n_clusters, n))
     rng = np.random.default_rng(seed)
-    centroids = x[np.sort(rng.choice(n, c, replace=False))].copy() if n else np.zeros((1, x.shape[1]), np.float32)
-    labels = np.zeros(n, np.int64)
-    sq = (x * x).sum(axis=1)
+    if n == 0:
+        return np.zeros((1, x.shape[1]), np.float32), np.zeros(0, np.int64)
+    train = x if n <= KMEANS_SAMPLE * c else x[np.sort(rng.choice(n, KMEANS_SAMPLE * c, replace=False))]
+    centroids = train[np.sort(rng.choice(len(train), c, replace=False))].copy()
     for _ in range(iterations):
-        d = sq[:, None] - 2.0 * (x @ centroids.T) + (centroids * centroids).sum(axis=1)[None, :]
-        labels = np.argmin(d, axis=1)
+        labels = _nearest(train, centroids)
         counts = np.bincount(labels, minlength=c)
-        assign = sp.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(c, n))
-        sums = assign @ x.astype(np.float64)
+        assign = sp.csr_matrix((np.ones(len(train)), (labels, np.arange(len(train)))), shape=(c, len(train)))
+        sums = assign @ train.astype(np.float64)
         nonempty = counts > 0
         centroids[nonempty] = (sums[nonempty] / counts[nonempty, None]).astype(np.float32)
-    return np.ascontiguousarray(centroids, np.float32), labels
+    centroids = np.ascontiguousarray(centroids, np.float32)
+    return centroids, _nearest(x, centroids)
+
+
+def _nearest(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Index of the nearest centroid (Euclidean) of each row, in blocks of rows."""
+    cc = (centroids * centroids).sum(axis=1)
+    out = np.empty(len(x), np.int64)
+    for s in range(0, len(x), 65_536):
+        d = cc[None, :] - 2.0 * (x[s:s + 65_536] @ centroids.T)
+        out[s:s + 65_536] = np.argmin(d, axis=1)
+    return out
 
 
 # -- sampled slates: Gumbel-top-k from a counter-based hash, so draws do not depend on threads ---
@@ -377,30 +440,143 @@ def hash_uniform(key, a, b):
     return ((z >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740994.0)
 
 
+@nb.njit(inline="always")
+def _count_at_most(values, n, x):
+    """How many of the sorted values[:n] are <= x (a binary search)."""
+    a, b = 0, n
+    while a < b:
+        mid = (a + b) // 2
+        if values[mid] <= x:
+            a = mid + 1
+        else:
+            b = mid
+    return a
+
+
+@nb.njit(inline="always")
+def _rebuild_mass(ids, n, C, mass):
+    """mass[t] = total weight of the removed items ids[:t]."""
+    mass[0] = 0.0
+    for t in range(n):
+        j = ids[t]
+        mass[t + 1] = mass[t] + (C[j + 1] - C[j])
+
+
+@nb.njit(inline="always")
+def _draw(C, ids, mass, n, u):
+    """An item drawn with probability proportional to its weight among the items not removed.
+
+    ``C`` is the cumulative weight (C[j+1] - C[j] = weight of j); removed items lie in the sorted
+    ``ids[:n]`` with prefix masses ``mass``. The target ``u * (remaining mass)`` on the line of
+    the remaining items is mapped back to the full line by adding the removed mass before it, a
+    monotone fixed point reached in at most n + 1 searches. Returns -1 if rounding lands on a
+    removed or weightless item (the caller then draws by a linear scan).
+    """
+    T = len(C) - 1
+    t = u * (C[T] - mass[n])
+    s = t
+    j = _count_at_most(C, T + 1, s) - 1           # item j covers [C[j], C[j+1])
+    for _ in range(n + 2):
+        s_new = t + mass[_count_at_most(ids, n, j)]   # plus the removed mass up to item j
+        if s_new == s:
+            break
+        s = s_new
+        j = _count_at_most(C, T + 1, s) - 1
+    if j < 0 or j >= T or C[j + 1] <= C[j] or (n > 0 and in_sorted(ids, 0, n, j)):
+        return -1
+    return j
+
+
+@nb.njit(inline="always")
+def _draw_scan(C, ids, n, u):
+    """The same draw as `_draw` by a linear scan over every item (exact, slow): the fallback."""
+    T = len(C) - 1
+    total = 0.0
+    for j in range(T):
+        if not in_sorted(ids, 0, n, j):
+            total += C[j + 1] - C[j]
+    target = u * total
+    acc = 0.0
+    last = -1
+    for j in range(T):
+        w = C[j + 1] - C[j]
+        if w <= 0.0 or in_sorted(ids, 0, n, j):
+            continue
+        last = j
+        acc += w
+        if acc > target:
+            return j
+    return last
+
+
 @nb.njit(parallel=True, cache=True)
-def _topk_gumbel(logw, inv_t, users, key, rows, k, ex_ptr, ex_idx, mask, out_i, out_s):
-    n = min(len(logw), len(mask))
+def _sample_rows(C1, C2, n1, n2, users, key, rows, k, ex_ptr, ex_idx, out_i, out_s):
+    """Per user, k items without replacement: by weight from tier 1 (C1) while it has items
+    left, then uniformly from tier 2 (C2, the allowed weightless items)."""
+    T = len(C1) - 1
     for r in nb.prange(len(users)):
-        hs = out_s[r]
-        hi = out_i[r]
-        size = 0
         e = rows[r]
-        p = ex_ptr[e]
-        end = ex_ptr[e + 1]
-        u = users[r]
-        for j in range(n):
-            if not mask[j]:
+        lo, hi = ex_ptr[e], ex_ptr[e + 1]
+        cap = hi - lo + k
+        ids1 = np.empty(cap, np.int64)
+        ids2 = np.empty(cap, np.int64)
+        mass1 = np.zeros(cap + 1, np.float64)
+        mass2 = np.zeros(cap + 1, np.float64)
+        m1 = 0
+        m2 = 0
+        for p in range(lo, hi):           # exclusions, sorted and unique: removed from their tier
+            j = ex_idx[p]
+            if j < 0 or j >= T:
                 continue
-            while p < end and ex_idx[p] < j:
-                p += 1
-            if p < end and ex_idx[p] == j:
-                continue
-            g = -np.log(-np.log(hash_uniform(key, u, j)))
-            s = np.float32(logw[j] * inv_t + g)
-            if size == k and not _worse(hs[0], hi[0], s, j):
-                continue
-            size = _push(hs, hi, size, k, s, j)
-        _finish(hs, hi, size)
+            if C1[j + 1] > C1[j]:
+                ids1[m1] = j
+                m1 += 1
+            elif C2[j + 1] > C2[j]:
+                ids2[m2] = j
+                m2 += 1
+        _rebuild_mass(ids1, m1, C1, mass1)
+        _rebuild_mass(ids2, m2, C2, mass2)
+        u_id = users[r]
+        got = 0
+        for d in range(k):
+            u = hash_uniform(key, u_id, d)
+            if m1 < n1:
+                j = _take(C1, ids1, mass1, m1, u)
+                m1 += 1
+            elif m2 < n2:
+                j = _take(C2, ids2, mass2, m2, u)
+                m2 += 1
+            else:
+                break
+            out_i[r, got] = j
+            out_s[r, got] = np.float32(-got)
+            got += 1
+        for t in range(got, k):
+            out_i[r, t] = -1
+            out_s[r, t] = -np.inf
+
+
+@nb.njit(inline="always")
+def _take(C, ids, mass, n, u):
+    """Draw an item among those not removed (`_draw`, or `_draw_scan` if rounding fails) and add
+    it to the n removed ones; returns the item."""
+    j = _draw(C, ids, mass, n, u)
+    if j < 0:
+        j = _draw_scan(C, ids, n, u)
+    _insert(ids, n, j)
+    _rebuild_mass(ids, n + 1, C, mass)
+    return j
+
+
+@nb.njit(inline="always")
+def _insert(ids, n, j):
+    """Insert j into the sorted ids[:n]; return n + 1."""
+    pos = n
+    while pos > 0 and ids[pos - 1] > j:
+        ids[pos] = ids[pos - 1]
+        pos -= 1
+    ids[pos] = j
+    return n + 1
 
 
 def topk_sampled(weights: np.ndarray, temperature: float, users: np.ndarray, key: int,
@@ -408,21 +584,33 @@ def topk_sampled(weights: np.ndarray, temperature: float, users: np.ndarray, key
                  mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """k items per user sampled without replacement with probability ∝ weight^(1/temperature).
 
-    Gumbel-top-k: the top k of ``log(w)/T + Gumbel noise``; the noise of (user, item) is a
-    hash of (key, user, item), so a slate depends on the key and user only. Returned scores
-    are the perturbed log-weights. Items of zero weight come last (log 0 = -inf is replaced by
-    a floor 30 nats below the smallest positive weight).
+    Successive draws, each by weight among the items not yet drawn or excluded (the
+    Plackett-Luce law, the same as the Gumbel-top-k of ``log(w)/T + Gumbel noise``), each a
+    binary search in the cumulative weights: O(k (k + log T)) per user instead of O(T). The
+    uniform of draw d of user u is a hash of (key, u, d), so a slate depends on the key and user
+    only, whatever the thread count. Allowed items of zero weight are drawn, uniformly, only
+    once every weighted item is drawn or excluded. Scores are minus the draw rank (0, -1, ...).
+    Temperature 0 is the plain top-k of the weights.
     """
     if temperature <= 0:
         return topk_shared(weights, rows, k, ex_ptr, ex_idx, mask)
-    w = np.asarray(weights, np.float64)
-    pos = w > 0
-    floor = (np.log(w[pos].min()) - 30.0) if pos.any() else 0.0
-    logw = np.where(pos, np.log(np.where(pos, w, 1.0)), floor)
-    inv_t = 1.0 / temperature
-    n = len(users)
-    out_i = np.empty((n, k), np.int32)
-    out_s = np.empty((n, k), np.float32)
-    _topk_gumbel(logw, inv_t, np.asarray(users, np.int64), np.uint64(key),
-                 np.asarray(rows, np.int64), k, ex_ptr, ex_idx, mask, out_i, out_s)
+    w = np.zeros(len(mask), np.float64)
+    n = min(len(weights), len(mask))
+    w[:n] = np.asarray(weights, np.float64)[:n]
+    w[~mask] = 0.0
+    if np.isinf(temperature):                  # weight^0: every allowed item alike
+        w1 = mask.astype(np.float64)
+    else:
+        pos = w > 0
+        logw = np.log(w, out=np.full(len(w), -np.inf), where=pos)
+        w1 = np.exp((logw - logw[pos].max(initial=0.0)) / temperature)   # max weight 1: no overflow
+    pos = w1 > 0
+    C1 = np.concatenate([[0.0], np.cumsum(w1)])
+    C2 = np.concatenate([[0.0], np.cumsum((mask & ~pos).astype(np.float64))])
+    m = len(users)
+    out_i = np.empty((m, k), np.int32)
+    out_s = np.empty((m, k), np.float32)
+    if m and k > 0:
+        _sample_rows(C1, C2, int(pos.sum()), int((mask & ~pos).sum()), np.asarray(users, np.int64),
+                     np.uint64(key), np.asarray(rows, np.int64), k, ex_ptr, ex_idx, out_i, out_s)
     return out_i, out_s

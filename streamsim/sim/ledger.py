@@ -2,12 +2,31 @@
 
 Each epoch the ledger takes the exposures the listeners produced, derives streams and
 completions, updates per-track and per-listener tallies, and folds the epoch into the decayed
-interaction matrix ``R_t = decay * R_{t-1} + dR_t`` that the recommender trains on.
+interaction matrix ``R_t = decay * R_{t-1} + dR_t`` that the recommender trains on. Entries that
+decay below ``recommender.prune_below`` are dropped, so the matrix stays bounded.
+
+An epoch can be taken whole (`record`) or in chunks as the listening kernel produces them
+(`begin`, `add` per chunk, `finish`): between chunks the ledger keeps only per-track and
+per-listener tallies and the epoch's (listener, track) pairs, aggregated, never the exposures
+themselves (unless asked to, for the per-exposure readers of today: `keep_events`).
+
+Memory, by dtype (L listeners, T tracks, E exposures in a chunk, P distinct pairs of the epoch,
+N stored entries of the matrix):
+
+- per-track tallies: 6 x int64[T]; per-listener: int64[L];
+- the matrix: float32 data and int32 indices (int64 beyond 2**31 entries) [N], int32/int64 indptr [L+1];
+- the last-heard matrix: uint16 epochs (run.epochs <= 10,000) over the pairs heard within
+  ``exclude_heard_epochs``;
+- one chunk in flight: its events plus bool stream/completed, int32 artist and a float32 signal [E];
+- the epoch's pairs: int32 listener, int32 track, float32 signal, int32 streams, int32 sought [P].
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
+
+import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
@@ -15,8 +34,8 @@ from streamsim.agents.catalog import Catalog
 from streamsim.core.codes import SOUGHT
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
+from streamsim.economics.counting import aggregate_pairs
 from streamsim.economics.tables import StreamTable
-
 
 
 def _grow(a: np.ndarray, n: int) -> np.ndarray:
@@ -27,38 +46,131 @@ def _grow(a: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _resize(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
+def pad_rows(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
+    """``m`` seen with more rows and/or columns (empty), sharing its data and indices: no copy."""
     if m.shape == shape:
         return m
-    m = m.copy()
-    m.resize(shape)
-    return m
+    if shape[0] < m.shape[0] or shape[1] < m.shape[1]:
+        m = m[: shape[0], : shape[1]]
+        if m.shape == shape:
+            return m
+    indptr = m.indptr
+    if shape[0] > m.shape[0]:
+        indptr = np.concatenate([indptr, np.full(shape[0] - m.shape[0], indptr[-1], indptr.dtype)])
+    return sp.csr_matrix((m.data, m.indices, indptr), shape=shape, copy=False)
+
+
+@dataclass
+class Derived:
+    """Per-exposure columns the ledger derives from a chunk of events.
+
+    Attributes:
+        stream: bool, a royalty-bearing stream (seconds >= stream_threshold_s).
+        completed: bool, played to the end (seconds >= the track's length).
+        artist: int32 artist of the track.
+    """
+
+    stream: np.ndarray
+    completed: np.ndarray
+    artist: np.ndarray
+
+
+@nb.njit(cache=True)
+def _merge(indptr, indices, data, scale, p_ptr, p_idx, p_val, replace, keep_from):
+    """Merge a CSR matrix with sorted pairs row by row: ``scale * old + new`` (``new`` where a
+    pair is present, if `replace`), keeping entries > 0 and >= keep_from.
+
+    Two passes (count, then fill) so the result is allocated once at its exact size.
+    """
+    n_rows = len(p_ptr) - 1
+    n_old = len(indptr) - 1
+    counts = np.zeros(n_rows + 1, np.int64)
+    out_idx = np.empty(0, indices.dtype)
+    out_val = np.empty(0, data.dtype)
+    for phase in range(2):
+        if phase == 1:
+            for r in range(n_rows):
+                counts[r + 1] += counts[r]
+            out_idx = np.empty(counts[n_rows], indices.dtype)
+            out_val = np.empty(counts[n_rows], data.dtype)
+        for r in range(n_rows):
+            a = indptr[r] if r < n_old else 0
+            b = indptr[r + 1] if r < n_old else 0
+            c, d = p_ptr[r], p_ptr[r + 1]
+            k = counts[r] if phase == 1 else 0
+            while a < b or c < d:
+                if c >= d or (a < b and indices[a] < p_idx[c]):
+                    j = indices[a]
+                    v = scale * data[a]
+                    a += 1
+                elif a < b and indices[a] == p_idx[c]:
+                    j = indices[a]
+                    v = p_val[c] if replace else scale * data[a] + p_val[c]
+                    a += 1
+                    c += 1
+                else:
+                    j = p_idx[c]
+                    v = p_val[c]
+                    c += 1
+                if v > 0 and v >= keep_from:
+                    if phase == 1:
+                        out_idx[k] = j
+                        out_val[k] = v
+                    k += 1
+            if phase == 0:
+                counts[r + 1] = k
+    return counts, out_idx, out_val
+
+
+def merge_pairs(m: sp.csr_matrix, n_rows: int, p_listener: np.ndarray, p_track: np.ndarray,
+                p_value: np.ndarray, scale: float, replace: bool, keep_from: float,
+                shape: tuple[int, int]) -> sp.csr_matrix:
+    """``scale * m + pairs`` (or the pair's value where present if `replace`), dropping entries
+    below `keep_from` and non-positive ones; pairs sorted by (row, column), unique."""
+    p_ptr = np.zeros(n_rows + 1, np.int64)
+    np.cumsum(np.bincount(p_listener, minlength=n_rows), out=p_ptr[1:])
+    idx_dtype = m.indices.dtype if len(m.indices) else np.int32
+    if m.nnz + len(p_track) >= 2**31:
+        idx_dtype = np.int64
+    dt = m.data.dtype.type
+    counts, idx, val = _merge(m.indptr.astype(np.int64, copy=False), m.indices.astype(idx_dtype, copy=False),
+                              m.data, dt(scale), p_ptr, p_track.astype(idx_dtype, copy=False),
+                              p_value.astype(m.data.dtype, copy=False), replace, dt(keep_from))
+    return sp.csr_matrix((val, idx, counts.astype(idx_dtype)), shape=shape, copy=False)
 
 
 class Ledger:
     """Events, tallies and the decayed interaction matrix.
 
     Attributes:
-        events: the last epoch's exposures.
-        stream, completed, artist: per-exposure columns derived from ``events``.
+        events: the last epoch's exposures (kept only by `record`, or `begin(keep_events=True)`).
+        stream, completed, artist: per-exposure columns derived from ``events`` (idem).
         track_streams_total: streams of each track since epoch 0 (int64).
         track_streams_last: streams of each track in the last epoch.
         track_streams_prev: streams of each track in the epoch before.
         track_plays_last, track_early_skips_last: plays and early skips (< 30 s, not completed).
         listener_plays_total: plays of each listener since it joined.
+        n_exposures: exposures of the last epoch.
+        touched_listeners, touched_tracks: int32 rows and columns of the interaction matrix
+            that the last epoch added to (None before the first epoch): what a warm fit re-solves.
     """
 
     def __init__(self, scenario: Scenario):
-        self.decay = scenario.recommender.decay
+        rc = scenario.recommender
+        self.decay = rc.decay
+        self.prune_below = rc.prune_below
         self.threshold_s = scenario.listeners.behaviour.stream_threshold_s
         self.skip_signal = scenario.listeners.behaviour.skip_signal
-        self.heard_epochs = max(scenario.recommender.exclude_heard_epochs, 1)
+        self.heard_epochs = max(rc.exclude_heard_epochs, 1)
         self.window = scenario.payouts.threshold.window_epochs
         self.epoch = -1
         self.events = Events.empty()
         self.stream = np.zeros(0, bool)
         self.completed = np.zeros(0, bool)
         self.artist = np.zeros(0, np.int32)
+        self.n_exposures = 0
+        self.touched_listeners: np.ndarray | None = None
+        self.touched_tracks: np.ndarray | None = None
         self.track_streams_total = np.zeros(0, np.int64)
         self.track_streams_last = np.zeros(0, np.int64)
         self.track_streams_prev = np.zeros(0, np.int64)
@@ -66,9 +178,11 @@ class Ledger:
         self.track_early_skips_last = np.zeros(0, np.int64)
         self.listener_plays_total = np.zeros(0, np.int64)
         self._R = sp.csr_matrix((0, 0), dtype=np.float32)
-        self._last_heard = sp.csr_matrix((0, 0), dtype=np.float32)  # epoch + 1 of the last play
+        self._last_heard = sp.csr_matrix((0, 0), dtype=np.uint16)  # epoch + 1 of the last play
         self._window_streams: deque[tuple[np.ndarray, np.ndarray]] = deque()
         self._window_total = np.zeros(0, np.int64)
+        self._table = StreamTable.empty()
+        self._open = False
 
     def seed_history(self, track_streams: np.ndarray) -> None:
         """Start the per-track stream history from a prior (the pre-run back catalog's plays)."""
@@ -86,25 +200,75 @@ class Ledger:
             setattr(self, name, _grow(getattr(self, name), n_tracks))
         self.listener_plays_total = _grow(self.listener_plays_total, n_listeners)
 
+    # -- one epoch, whole or in chunks ---------------------------------------------------------
     def record(self, events: Events, catalog: Catalog, n_listeners: int, epoch: int) -> None:
-        """Take one epoch of exposures: derive streams, update tallies and the matrix."""
-        n_tracks = len(catalog)
+        """Take one whole epoch of exposures (keeps them: ``events``, ``stream``, ...)."""
+        self.begin(catalog, n_listeners, epoch, keep_events=True)
+        self.add(events)
+        self.finish()
+
+    def begin(self, catalog: Catalog, n_listeners: int, epoch: int, keep_events: bool = False) -> None:
+        """Open an epoch; `add` then takes its exposures in any number of chunks.
+
+        Args:
+            catalog: the catalog (track lengths and artists), complete for the epoch.
+            n_listeners: listeners (rows of the matrix) this epoch.
+            epoch: the epoch number.
+            keep_events: also keep the exposures and their derived columns (``events``,
+                ``stream``, ``completed``, ``artist``) for readers that need them whole.
+        """
+        if self._open:
+            raise RuntimeError("Ledger.begin: the previous epoch was not finished")
+        self._open = True
+        self._catalog = catalog
+        self._n_listeners = n_listeners
+        self._n_tracks = len(catalog)
+        self._keep = keep_events
+        self._chunks: list[tuple[Events, Derived]] = []
+        self._pairs: list[tuple[np.ndarray, ...]] = []
         self.epoch = epoch
-        self.events = events
-        length = catalog.length_s[events.track]
-        self.stream = events.seconds >= self.threshold_s
-        self.completed = events.seconds >= length
-        self.artist = catalog.artist[events.track]
+        self.n_exposures = 0
+        self.extend(n_listeners, self._n_tracks)
+        self.track_streams_prev = self.track_streams_last
+        n_t = self._n_tracks
+        self.track_streams_last = np.zeros(n_t, np.int64)
+        self.track_plays_last = np.zeros(n_t, np.int64)
+        self.track_early_skips_last = np.zeros(n_t, np.int64)
 
-        self.extend(n_listeners, n_tracks)
-        self.track_streams_prev = self.track_streams_last.copy()
-        self.track_streams_last = np.bincount(events.track[self.stream], minlength=n_tracks).astype(np.int64)
+    def add(self, events: Events) -> Derived:
+        """Take one chunk of the open epoch's exposures; returns its derived columns.
+
+        Chunks may come in any order and split listeners anyhow; blocks of whole listeners in
+        increasing id (as the listening kernel makes them) are the cheapest to finish.
+        """
+        if not self._open:
+            raise RuntimeError("Ledger.add: no open epoch (call begin first)")
+        cat, n_t = self._catalog, self._n_tracks
+        length = cat.length_s[events.track]
+        stream = events.seconds >= self.threshold_s
+        completed = events.seconds >= length
+        derived = Derived(stream, completed, cat.artist[events.track])
+        self.n_exposures += len(events)
+        self.track_streams_last += np.bincount(events.track[stream], minlength=n_t)
+        self.track_plays_last += np.bincount(events.track, minlength=n_t)
+        early = (events.seconds < self.threshold_s) & ~completed
+        self.track_early_skips_last += np.bincount(events.track[early], minlength=n_t)
+        self.listener_plays_total += np.bincount(events.listener, minlength=self._n_listeners)
+        signal = np.where(stream, np.minimum(events.seconds / np.maximum(length, np.float32(1.0)), 1.0),
+                          np.float32(self.skip_signal)).astype(np.float32)
+        sought = stream & np.isin(events.channel, SOUGHT)
+        self._pairs.append(aggregate_pairs(events.listener, events.track, signal, stream.view(np.int8),
+                                            sought.view(np.int8), self._n_listeners))
+        if self._keep:
+            self._chunks.append((events, derived))
+        return derived
+
+    def finish(self) -> None:
+        """Close the epoch: fold its pairs into the matrices, the payout window and the stream table."""
+        if not self._open:
+            raise RuntimeError("Ledger.finish: no open epoch")
+        n_l, n_t, epoch = self._n_listeners, self._n_tracks, self.epoch
         self.track_streams_total += self.track_streams_last
-        self.track_plays_last = np.bincount(events.track, minlength=n_tracks).astype(np.int64)
-        early = (events.seconds < self.threshold_s) & ~self.completed
-        self.track_early_skips_last = np.bincount(events.track[early], minlength=n_tracks).astype(np.int64)
-        self.listener_plays_total += np.bincount(events.listener, minlength=n_listeners).astype(np.int64)
-
         touched = np.flatnonzero(self.track_streams_last)
         self._window_streams.append((touched, self.track_streams_last[touched]))
         self._window_total[touched] += self.track_streams_last[touched]
@@ -112,42 +276,67 @@ class Ledger:
             old_ids, old_counts = self._window_streams.popleft()
             self._window_total[old_ids] -= old_counts
 
-        signal = np.where(self.stream, np.minimum(events.seconds / np.maximum(length, 1.0), 1.0),
-                          np.float32(self.skip_signal)).astype(np.float32)
-        keep = signal != 0
-        shape = (n_listeners, n_tracks)
-        delta = sp.csr_matrix((signal[keep], (events.listener[keep], events.track[keep])), shape=shape,
-                              dtype=np.float32)
-        R = _resize(self._R, shape) * np.float32(self.decay) + delta
-        R.data[R.data < 0] = 0
-        R.eliminate_zeros()
-        R.sort_indices()
-        self._R = R.astype(np.float32)
-        heard = sp.csr_matrix((np.ones(len(events), np.float32), (events.listener, events.track)), shape=shape)
-        heard.sum_duplicates()
-        heard.data[:] = epoch + 1
-        last = _resize(self._last_heard, shape).maximum(heard).tocsr()
-        last.data[last.data <= epoch + 1 - self.heard_epochs] = 0
-        last.eliminate_zeros()
-        self._last_heard = last
+        lis, trk, sig, streams, sought = self._epoch_pairs()
+        shape = (n_l, n_t)
+        nz = sig != 0
+        self.touched_listeners = np.unique(lis[nz])
+        self.touched_tracks = np.unique(trk[nz])
+        self._R = merge_pairs(pad_rows(self._R, shape), n_l, lis[nz], trk[nz], sig[nz],
+                              self.decay, False, self.prune_below, shape)
+        heard_value = np.full(len(lis), epoch + 1, np.uint16)
+        self._last_heard = merge_pairs(pad_rows(self._last_heard, shape), n_l, lis, trk, heard_value,
+                                       1, True, max(epoch + 2 - self.heard_epochs, 0), shape)
+        st = streams > 0
+        self._table = StreamTable(lis[st], trk[st], self._catalog.artist[trk[st]], streams[st], sought[st])
+        if self._keep:
+            parts = self._chunks
+            self.events = Events.concat([e for e, _ in parts])
+            self.stream = np.concatenate([d.stream for _, d in parts]) if parts else np.zeros(0, bool)
+            self.completed = np.concatenate([d.completed for _, d in parts]) if parts else np.zeros(0, bool)
+            self.artist = np.concatenate([d.artist for _, d in parts]) if parts else np.zeros(0, np.int32)
+        else:
+            self.events = Events.empty()
+            self.stream = self.completed = np.zeros(0, bool)
+            self.artist = np.zeros(0, np.int32)
+        self._chunks, self._pairs, self._catalog = [], [], None
+        self._open = False
 
+    def _epoch_pairs(self) -> tuple[np.ndarray, ...]:
+        """The epoch's (listener, track) pairs with summed signal, streams and sought streams."""
+        parts = self._pairs
+        if not parts:
+            z = np.zeros(0, np.int32)
+            return z, z, np.zeros(0, np.float32), z, z
+        if len(parts) == 1:
+            return parts[0]
+        cols = [np.concatenate([p[c] for p in parts]) for c in range(5)]
+        lis = cols[0]
+        ordered = all(len(a[0]) == 0 or len(b[0]) == 0 or a[0][-1] < b[0][0] for a, b in zip(parts, parts[1:]))
+        if ordered and np.all(lis[1:] >= lis[:-1]):
+            return tuple(cols)                 # listener blocks in order: already unique and sorted
+        return aggregate_pairs(*cols, self._n_listeners)
+
+    # -- readers ---------------------------------------------------------------------------------
     def interactions(self, n_listeners: int | None = None, n_tracks: int | None = None) -> sp.csr_matrix:
-        """The decayed listener x track matrix (float32, entries > 0), padded to the given shape."""
+        """The decayed listener x track matrix (float32, entries > 0), padded to the given shape
+        (a view sharing the ledger's arrays: do not modify it)."""
         shape = (n_listeners or self._R.shape[0], n_tracks or self._R.shape[1])
-        return _resize(self._R, shape)
+        return pad_rows(self._R, shape)
 
     def recent_heard(self, n_listeners: int, n_tracks: int, epochs: int | None = None) -> sp.csr_matrix:
-        """Listener x track pairs played within the last ``epochs`` epochs (boolean CSR).
+        """Listener x track pairs played within the last ``epochs`` epochs (boolean CSR sharing the
+        ledger's index arrays: do not modify it).
 
         ``epochs`` is at most ``exclude_heard_epochs`` (the memory the ledger keeps).
         """
         epochs = min(epochs or self.heard_epochs, self.heard_epochs)
-        last = _resize(self._last_heard, (n_listeners, n_tracks))
+        last = pad_rows(self._last_heard, (n_listeners, n_tracks))
         if epochs < self.heard_epochs:
             last = last.copy()
             last.data[last.data <= self.epoch + 1 - epochs] = 0
             last.eliminate_zeros()
-        return last.astype(bool)
+        return sp.csr_matrix((last.data.astype(bool), last.indices, last.indptr), shape=last.shape,
+                             copy=False)      # the index arrays shared, not copied
 
     def track_streams_window(self, n_tracks: int | None = None) -> np.ndarray:
         """Streams of each track over the trailing payout window (threshold rule)."""
@@ -155,9 +344,18 @@ class Ledger:
 
     def streams_table(self) -> StreamTable:
         """The last epoch's streams aggregated per (listener, track), for the payout rules."""
-        ev = self.events
-        sought = np.isin(ev.channel, SOUGHT)
-        n_tracks = len(self.track_streams_last)
-        track_artist = np.zeros(n_tracks, np.int32)
-        track_artist[ev.track] = self.artist
-        return StreamTable.from_events(ev.listener, ev.track, self.stream, sought, track_artist, n_tracks)
+        return self._table
+
+    def memory(self) -> dict[str, int]:
+        """Bytes held by the ledger's matrices and tallies (for benchmarks and the run manifest)."""
+        def csr(m: sp.csr_matrix) -> int:
+            return m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
+        tallies = sum(getattr(self, n).nbytes for n in (
+            "track_streams_total", "track_streams_last", "track_streams_prev", "track_plays_last",
+            "track_early_skips_last", "listener_plays_total", "_window_total"))
+        table = sum(getattr(self._table, c).nbytes for c in ("listener", "track", "artist", "streams", "sought"))
+        kept = sum(getattr(self.events, c).nbytes for c in Events.DTYPES) + self.stream.nbytes \
+            + self.completed.nbytes + self.artist.nbytes
+        return {"interactions": csr(self._R), "interactions_nnz": self._R.nnz,
+                "last_heard": csr(self._last_heard), "tallies": tallies, "stream_table": table,
+                "kept_events": kept}

@@ -122,7 +122,8 @@ class StreamingModel(mesa.Model):
         with self._phase("fit"):
             if self.recommender is not None:
                 ctx = FitContext(t, self.catalog, self.listeners.taste, sc.listeners.behaviour.w_taste,
-                                 sc.listeners.behaviour.w_quality, self.n_threads)
+                                 sc.listeners.behaviour.w_quality, self.n_threads,
+                                 self.ledger.touched_listeners, self.ledger.touched_tracks)
                 matrix = self.ledger.interactions(self.listeners.n, len(self.catalog))
                 fit = self.recommender.fit(matrix, ctx)
         with self._phase("slates"):

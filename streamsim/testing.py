@@ -387,7 +387,14 @@ class RecommenderContract:
             assert items.max() < T
             nb_items, _ = rec.similar_items(np.arange(T - 9, T, dtype=np.int32), 3)
             assert (nb_items >= 0).all()
-        rec.observe(np.array([0, T - 1, T - 1]), np.array([True, False, True]))
+        # feedback of the epoch's exposures, then serving again before the next fit (as radio
+        # and calibration do): full, valid slates, and the caller's arrays untouched
+        tracks, completed = np.array([0, T - 1, T - 1, 5]), np.array([True, False, True, True])
+        rec.observe(tracks, completed)
+        assert tracks.tolist() == [0, T - 1, T - 1, 5] and completed.tolist() == [True, False, True, True]
+        items, scores = rec.recommend(users, 12, exclude=w.m)
+        check_slates(items, scores, L, 12, w.m, users)
+        assert (items >= 0).all()
 
 
     def test_empty_rows_and_columns(self, new_recommender):

@@ -6,8 +6,10 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,13 +60,33 @@ def test_full_calibration_is_in_band(tmp_path):
     assert not out, out
 
 
-def test_run_then_show(tmp_path):
-    proc = streamsim("run", "scenarios/baseline.toml", "--quiet", "--out", str(tmp_path), *sets(*TINY))
+def _results(proc: subprocess.CompletedProcess) -> Path:
     assert proc.returncode == 0, proc.stderr
-    run_dir = proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
-    shown = streamsim("show", run_dir)
+    return Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+
+
+def _outputs(run_dir: Path) -> dict[str, pd.DataFrame]:
+    return {"metrics": pd.read_parquet(run_dir / "metrics.parquet").drop(columns=["rec_fit_seconds"]),
+            "artists": pd.read_parquet(run_dir / "artists.parquet")}
+
+
+def test_run_with_seed_and_epochs_show_and_rerun_its_config(tmp_path):
+    # --seed and --epochs win over the file and over --set
+    run_dir = _results(streamsim("run", "scenarios/baseline.toml", "--quiet", "--out", str(tmp_path),
+                                 "--seed", "5", "--epochs", "2", *sets(*TINY)))
+    assert json.loads((run_dir / "manifest.json").read_text())["seed"] == 5
+    resolved = tomllib.loads((run_dir / "config.toml").read_text())
+    assert (resolved["run"]["seed"], resolved["run"]["epochs"]) == (5, 2)
+    first = _outputs(run_dir)
+    assert first["metrics"]["epoch"].tolist() == [0, 1]
+    shown = streamsim("show", str(run_dir))
     assert shown.returncode == 0, shown.stderr
     assert "streams_per_listener" in shown.stdout and "payout_gini_pro_rata" in shown.stdout
+    # the run's own config.toml reproduces its outputs bit for bit
+    again = _results(streamsim("run", str(run_dir / "config.toml"), "--quiet"))
+    assert again != run_dir and again.parent == run_dir.parent
+    for name, frame in _outputs(again).items():
+        pd.testing.assert_frame_equal(frame, first[name], check_exact=True)
 
 
 def test_show_on_a_folder_that_is_not_a_run(tmp_path):

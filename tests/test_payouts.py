@@ -137,34 +137,30 @@ def test_user_centric_known_answer_and_idle_payers():
     assert pro == pytest.approx([19.8 / 20, 19.8 * 9 / 20, 19.8 * 10 / 20])
 
 
-def test_artist_centric_boost_and_cap():
-    cfg = PayoutsConfig(artist_centric={"min_monthly_streams": 52 / 12 * 10,
-                                        "min_monthly_listeners": 52 / 12 * 2,
-                                        "listener_cap": 52 / 12 * 20})
-    # Artist 0: 2 listeners x 5 streams = 10 streams -> boosted. Artist 1: 1 listener, 10 streams.
-    # Listener 2 streams 40 times (artist 1's second track) -> counted as 20.
-    table = tables.StreamTable([0, 1, 2, 2], [0, 0, 1, 2], [0, 0, 1, 1], [5.0, 5.0, 10.0, 40.0],
-                          [0.0, 5.0, 0.0, 0.0])
-    revenue = np.array([1.0, 1.0, 1.0])
-    paid = rules.settle("artist_centric", table, revenue, 3, 2, cfg, np.zeros(3), FULL)
-    # track 0: (5 + 5*2) * 2 = 30; listener 2 factor 20/50: track 1 = 4, track 2 = 16.
-    assert paid == pytest.approx(np.array([30.0, 4.0, 16.0]) / 50 * 1.98)
-
-
-def test_artist_centric_bars_scale_with_the_artist_scale_and_the_cap_does_not():
-    """At Scale(track 1, artist 0.1) the monthly bars (80 streams, 15 listeners) become 8 and 1.5
-    a week over 52/12, which artist 0 (10 streams, 2 listeners) reaches; the per-listener cap
-    (20 a week) is a per-account bar and stays 20 whatever the scale."""
-    cfg = PayoutsConfig(artist_centric={"min_monthly_streams": 52 / 12 * 80,
-                                        "min_monthly_listeners": 52 / 12 * 15,
+def _artist_centric(bars: tuple[float, float], scale: money.Scale) -> np.ndarray:
+    """Artist 0: 2 listeners x 5 streams (5 of them sought) = 10 streams. Artist 1: listener 2
+    streams its two tracks 10 and 40 times. Monthly bars (streams, listeners) as given; cap 20 a
+    week. Returns the artist-centric payout per track of a pool of 1.98."""
+    cfg = PayoutsConfig(artist_centric={"min_monthly_streams": 52 / 12 * bars[0],
+                                        "min_monthly_listeners": 52 / 12 * bars[1],
                                         "listener_cap": 52 / 12 * 20})
     table = tables.StreamTable([0, 1, 2, 2], [0, 0, 1, 2], [0, 0, 1, 1], [5.0, 5.0, 10.0, 40.0],
                                [0.0, 5.0, 0.0, 0.0])
-    revenue = np.array([1.0, 1.0, 1.0])
-    small = rules.settle("artist_centric", table, revenue, 3, 2, cfg, np.zeros(3), money.Scale(1.0, 0.1))
-    # track 0: (5 + 5 * 2) boosted x 2 = 30; listener 2's 50 streams count as 20: 4 and 16.
+    return rules.settle("artist_centric", table, np.ones(3), 3, 2, cfg, np.zeros(3), scale)
+
+
+def test_artist_centric_boost_and_cap():
+    # track 0: (5 + 5*2) boosted x 2 = 30; listener 2's 50 streams count as 20: 4 and 16.
+    assert _artist_centric((10, 2), FULL) == pytest.approx(np.array([30.0, 4.0, 16.0]) / 50 * 1.98)
+
+
+def test_artist_centric_bars_scale_with_the_artist_scale_and_the_cap_does_not():
+    """At Scale(track 1, artist 0.1) monthly bars of 80 streams and 15 listeners become 8 and 1.5
+    a week over 52/12, which artist 0 reaches; the per-listener cap (20 a week) is a per-account
+    bar and stays 20 whatever the scale."""
+    small = _artist_centric((80, 15), money.Scale(1.0, 0.1))
     assert small == pytest.approx(np.array([30.0, 4.0, 16.0]) / 50 * 1.98)
-    full = rules.settle("artist_centric", table, revenue, 3, 2, cfg, np.zeros(3), FULL)
+    full = _artist_centric((80, 15), FULL)
     assert full == pytest.approx(np.array([15.0, 4.0, 16.0]) / 35 * 1.98)      # no boost at full scale
 
 

@@ -138,6 +138,7 @@ class StreamingModel(mesa.Model):
             metric_seed = int(rng("metrics").integers(2**31 - 1))
             # before anyone listens: the oracle sees exactly what the served slates saw
             oracle_users, oracle_utility, served_utility = oracle_evaluation(self, slates, metric_seed)
+            slates.exclude = None   # listeners x tracks heard: large, and not needed while listening
         with self._phase("listen"):
             events = listen(self.listeners, slates, self.catalog, sc, t, self._kernel_seed)
             if self.farm is not None:

@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["listeners.count=400", "artists.count=60", "run.epochs=3"]
 
 
-def streamsim(*args: str) -> subprocess.CompletedProcess:
+def streamsim(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "streamsim", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=600)
+                          timeout=timeout)
 
 
 def sets(*overrides: str) -> list[str]:
@@ -34,7 +34,9 @@ IDS = [f"C{i}" for i in range(1, 11)]
 
 
 def calibrate(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    proc = streamsim("calibrate", "scenarios/baseline.toml", "--quiet", "--out", str(tmp_path), *sets(*overrides))
+    # a hang guard, not a speed test: the full run takes about 3 minutes, far longer on a busy machine
+    proc = streamsim("calibrate", "scenarios/baseline.toml", "--quiet", "--out", str(tmp_path), *sets(*overrides),
+                     timeout=3600)
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = (tmp_path / "baseline").iterdir()
     return proc, json.loads((run_dir / "calibration.json").read_text())

@@ -387,7 +387,14 @@ class RecommenderContract:
             assert items.max() < T
             nb_items, _ = rec.similar_items(np.arange(T - 9, T, dtype=np.int32), 3)
             assert (nb_items >= 0).all()
-        rec.observe(np.array([0, T - 1, T - 1]), np.array([True, False, True]))
+        # feedback of the epoch's exposures, then serving again before the next fit (as radio
+        # and calibration do): full, valid slates, and the caller's arrays untouched
+        tracks, completed = np.array([0, T - 1, T - 1, 5]), np.array([True, False, True, True])
+        rec.observe(tracks, completed)
+        assert tracks.tolist() == [0, T - 1, T - 1, 5] and completed.tolist() == [True, False, True, True]
+        items, scores = rec.recommend(users, 12, exclude=w.m)
+        check_slates(items, scores, L, 12, w.m, users)
+        assert (items >= 0).all()
 
 
     def test_empty_rows_and_columns(self, new_recommender):
@@ -490,7 +497,8 @@ def synthetic_record(n_listeners: int, n_tracks: int, n_artists: int, n_exposure
         new_artists=np.zeros(0, np.int32), arrivals=int(0.01 * n_listeners), churned=int(0.005 * n_listeners),
         served=Served(users, rng.integers(-1, n_tracks, (n_listeners, slate_size)).astype(np.int32)),
         served_before=Served(users, rng.integers(-1, n_tracks, (n_listeners, slate_size)).astype(np.int32)),
-        oracle_users=oracle_users, oracle_utility=rng.normal(2.0, 0.3, len(oracle_users)), metric_seed=seed,
+        oracle_users=oracle_users, oracle_utility=rng.normal(2.0, 0.3, len(oracle_users)),
+        served_utility=rng.normal(1.0, 0.3, len(oracle_users)), metric_seed=seed,
         tracks=tracks,
         artists=Artists(tier, rng.random(n_artists) < 0.3, rng.integers(-5, epoch + 1, n_artists).astype(np.int32)),
         listeners=Listeners(active, np.zeros(n_listeners, bool), unit(n_listeners),
@@ -510,7 +518,8 @@ def empty_record(d: int = 8, k: int = 10, epoch: int = 0, **fields):
         epoch=epoch, events=Events.empty(), stream=no, completed=no, table=StreamTable.empty(), settlement={},
         revenue=np.zeros(0), pool=0.0, scale=Scale(1.0, 1.0), fit_seconds=0.0, fit_loss=float("nan"),
         new_tracks=i32, new_artists=i32, arrivals=0, churned=0, served=Served.none(k),
-        served_before=Served.none(k), oracle_users=i32, oracle_utility=np.zeros(0), metric_seed=0,
+        served_before=Served.none(k), oracle_users=i32, oracle_utility=np.zeros(0),
+        served_utility=np.zeros(0), metric_seed=0,
         tracks=Tracks(i32, i32, f32, f32, np.zeros((0, d), np.float32), f32, no, np.zeros(0)),
         artists=Artists(np.zeros(0, np.int8), no, i32),
         listeners=Listeners(no, no, np.zeros((0, d), np.float32), f32, no))

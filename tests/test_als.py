@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,17 @@ from streamsim.recommender import serving
 from streamsim.recommender.als import _prepare, als_loss, fit_als, gram, solve_rows
 from streamsim.core.config import RecommenderConfig
 
-LASTFM = Path(__file__).resolve().parents[2] / "shared" / "data" / "hetrec2011-lastfm-2k" / "user_artists.dat"
+def _lastfm() -> Path:
+    """The HetRec 2011 Last.fm play counts: $STREAMSIM_LASTFM, else shared/data/ beside the clone
+    or beside any folder above it (helpers' clones live one level deeper than the main one)."""
+    if os.environ.get("STREAMSIM_LASTFM"):
+        return Path(os.environ["STREAMSIM_LASTFM"])
+    rel = Path("shared", "data", "hetrec2011-lastfm-2k", "user_artists.dat")
+    here = Path(__file__).resolve().parents[1]
+    return next((p / rel for p in here.parents if (p / rel).exists()), here.parent / rel)
+
+
+LASTFM = _lastfm()
 
 
 def random_matrix(L=120, T=90, density=0.08, seed=0) -> sp.csr_matrix:
@@ -212,7 +223,7 @@ def p_ndcg(top, test):
     return np.mean(p), np.mean(nd)
 
 
-@pytest.mark.skipif(not LASTFM.exists(), reason="Last.fm data not beside the clone")
+@pytest.mark.skipif(not LASTFM.exists(), reason=f"Last.fm data not found at {LASTFM} (set STREAMSIM_LASTFM)")
 def test_lastfm_als_beats_popularity():
     """With the simulator's defaults (confidence 1 + alpha * w(r)), on a per-user 80/20 split."""
     cfg = RecommenderConfig()

@@ -12,6 +12,7 @@ from streamsim.agents.artists import (Artist, ArtistPopulation,
 from streamsim.agents.catalog import Catalog
 from streamsim.agents.world import World
 from streamsim.core.config import load
+from streamsim.studies.calibration import BANDS
 
 
 def build(overrides=None, seed=0):
@@ -161,13 +162,23 @@ def test_prior_popularity_is_heavy_tailed(base):
     sc, _, cat, pop, _ = base
     p = pop.prior_track_popularity()
     assert p.dtype == np.float64 and p.shape == (len(cat),) and (p >= 0).all()
+    # the platform's expected weekly streams: listeners x mean budget (s) / mean track length (s)
+    ls = sc.listeners
+    budget_s = ls.budget_median_min * 60 * np.exp(ls.budget_sigma ** 2 / 2)
+    assert p.sum() == pytest.approx(ls.count * budget_s / sc.catalog.length_mean_s, rel=1e-9)
+    # the documented C5 band for the prior (docs/MODEL.md, "Prior popularity")
     per_artist = np.sort(np.bincount(cat.artist, weights=p, minlength=pop.n))[::-1]
-    assert per_artist[: pop.n // 100].sum() / per_artist.sum() > 0.6
-    assert per_artist[: pop.n // 10].sum() / per_artist.sum() > 0.9
-    # at equal fame, better tracks are expected to get more plays
-    same = cat.artist == cat.artist[np.argmax(p)]
-    q, w = cat.quality[same], p[same]
-    assert w[np.argmax(q)] == w.max()
+    lo, hi = BANDS["C5_top1"]
+    assert lo <= per_artist[: pop.n // 100].sum() / per_artist.sum() <= hi
+    assert per_artist[: pop.n // 10].sum() / per_artist.sum() >= BANDS["C5_top10"][0]
+    # w_j = fame^gamma * exp(kappa * q_j): two tracks of one artist, then of two artists
+    kappa, gamma = sc.artists.popularity_quality_weight, sc.artists.popularity_fame_exponent
+    q = cat.quality.astype(np.float64)
+    a = np.flatnonzero(cat.artist == cat.artist[np.argmax(p)])[:2]
+    assert p[a[0]] / p[a[1]] == pytest.approx(np.exp(kappa * (q[a[0]] - q[a[1]])), rel=1e-9)
+    i, j = a[0], np.flatnonzero(cat.artist != cat.artist[a[0]])[0]
+    fame = pop.fame[cat.artist]
+    assert p[i] / p[j] == pytest.approx((fame[i] / fame[j]) ** gamma * np.exp(kappa * (q[i] - q[j])), rel=1e-9)
 
 
 def test_top_features_take_the_top_earners_per_genre():

@@ -205,15 +205,20 @@ def test_search_pool_is_the_best_known_of_each_genre():
         assert w[pool].min() >= np.sort(w[ids])[::-1][len(pool) - 1] * (1 - 1e-12)
         np.testing.assert_allclose(np.diff(np.concatenate([[sl.search.cum[lo - 1] if lo else 0.0],
                                                            sl.search.cum[lo:hi]])), w[pool], rtol=1e-6)
-    # a track of a much-streamed artist outweighs an equally streamed track of an unknown one
-    a = s.catalog.artist
-    art = np.bincount(a, weights=pop)
-    big, small = int(np.argmax(art)), int(np.argmin(art))
-    t_big, t_small = np.flatnonzero(a == big)[0], np.flatnonzero(a == small)[0]
-    pop2 = pop.copy()
-    pop2[t_small] = pop2[t_big]
-    w2 = search_weights(s.catalog, pop2, 2.0)
-    assert w2[t_big] > w2[t_small]
+
+
+def test_search_weights_by_hand():
+    """Artist 0 has tracks 0 (3 streams) and 1 (1 stream); artist 1 has track 2 (6 streams).
+    Weight = (artist streams + 1)^e * (track streams + 1) / sum over the artist's tracks of (streams + 1)."""
+    from types import SimpleNamespace
+
+    from streamsim.agents.channels import search_weights
+
+    catalog = SimpleNamespace(artist=np.array([0, 0, 1], np.int32))
+    pop = np.array([3.0, 1.0, 6.0])
+    w = search_weights(catalog, pop, 2.0)
+    np.testing.assert_allclose(w, [5.0 ** 2 * 4 / 6, 5.0 ** 2 * 2 / 6, 7.0 ** 2 * 7 / 7], rtol=1e-12)
+    np.testing.assert_allclose(search_weights(catalog, pop, 0.0), [4 / 6, 2 / 6, 1.0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("rank_attention", [0.0, 1.0])

@@ -3,41 +3,92 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["listeners.count=400", "artists.count=60", "run.epochs=3"]
 
 
-def streamsim(*args: str) -> subprocess.CompletedProcess:
+def streamsim(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "streamsim", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=600)
+                          timeout=timeout)
 
 
 def sets(*overrides: str) -> list[str]:
     return [a for s in overrides for a in ("--set", s)]
 
 
-def test_calibrate_prints_every_target_and_writes_it(tmp_path):
-    proc = streamsim("calibrate", "scenarios/baseline.toml", "--quiet", "--out", str(tmp_path), *sets(*TINY))
+# A cut-down calibration: 1,500 listeners, 150 artists, 8 weeks. The rows asserted are those whose
+# bands hold at that size; C1's skip shares fall into band only as libraries fill over months,
+# and C5/C6 describe a year of a 1,000-artist catalog: those are checked by the full run below.
+CUT_DOWN = ["listeners.count=1500", "artists.count=150", "run.epochs=8"]
+HOLD_WHEN_CUT_DOWN = {"C2", "C4", "C7", "C8", "C9", "C10"}
+IDS = [f"C{i}" for i in range(1, 11)]
+
+
+def calibrate(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    # a hang guard, not a speed test: the full run takes about 3 minutes, far longer on a busy machine
+    proc = streamsim("calibrate", "scenarios/baseline.toml", "--quiet", "--out", str(tmp_path), *sets(*overrides),
+                     timeout=3600)
     assert proc.returncode == 0, proc.stderr
-    for target in [f"C{i}" for i in range(1, 11)]:
-        assert target in proc.stdout
     (run_dir,) = (tmp_path / "baseline").iterdir()
-    rows = json.loads((run_dir / "calibration.json").read_text())
-    assert [r["id"] for r in rows] == [f"C{i}" for i in range(1, 11)]
-    assert all(r["status"] in {"pass", "out of band", "reported", "not measured"} for r in rows)
+    return proc, json.loads((run_dir / "calibration.json").read_text())
 
 
-def test_run_then_show(tmp_path):
-    proc = streamsim("run", "scenarios/baseline.toml", "--quiet", "--out", str(tmp_path), *sets(*TINY))
+def test_cut_down_calibration_is_in_band_where_the_size_allows(tmp_path):
+    proc, rows = calibrate(tmp_path, *CUT_DOWN)
+    assert [r["id"] for r in rows] == IDS
+    printed = set(re.findall(r"\bC\d+\b", proc.stdout))
+    assert printed == set(IDS)
+    status = {r["id"]: r["status"] for r in rows}
+    assert status["C3"] == "reported"
+    assert {k for k, v in status.items() if v == "pass"} >= HOLD_WHEN_CUT_DOWN, status
+    assert all(status[k] in {"pass", "out of band"} for k in IDS if k != "C3"), status
+
+
+@pytest.mark.slow
+def test_full_calibration_is_in_band(tmp_path):
+    """`streamsim calibrate` on the baseline (about 3 minutes): every banded target passes."""
+    _, rows = calibrate(tmp_path)
+    assert [r["id"] for r in rows] == IDS
+    out = {r["id"]: r["measured"] for r in rows if r["status"] not in {"pass", "reported"}}
+    assert not out, out
+
+
+def _results(proc: subprocess.CompletedProcess) -> Path:
     assert proc.returncode == 0, proc.stderr
-    run_dir = proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
-    shown = streamsim("show", run_dir)
+    return Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+
+
+def _outputs(run_dir: Path) -> dict[str, pd.DataFrame]:
+    return {"metrics": pd.read_parquet(run_dir / "metrics.parquet").drop(columns=["rec_fit_seconds"]),
+            "artists": pd.read_parquet(run_dir / "artists.parquet")}
+
+
+def test_run_with_seed_and_epochs_show_and_rerun_its_config(tmp_path):
+    # --seed and --epochs win over the file and over --set
+    run_dir = _results(streamsim("run", "scenarios/baseline.toml", "--quiet", "--out", str(tmp_path),
+                                 "--seed", "5", "--epochs", "2", *sets(*TINY)))
+    assert json.loads((run_dir / "manifest.json").read_text())["seed"] == 5
+    resolved = tomllib.loads((run_dir / "config.toml").read_text())
+    assert (resolved["run"]["seed"], resolved["run"]["epochs"]) == (5, 2)
+    first = _outputs(run_dir)
+    assert first["metrics"]["epoch"].tolist() == [0, 1]
+    shown = streamsim("show", str(run_dir))
     assert shown.returncode == 0, shown.stderr
     assert "streams_per_listener" in shown.stdout and "payout_gini_pro_rata" in shown.stdout
+    # the run's own config.toml reproduces its outputs bit for bit
+    again = _results(streamsim("run", str(run_dir / "config.toml"), "--quiet"))
+    assert again != run_dir and again.parent == run_dir.parent
+    for name, frame in _outputs(again).items():
+        pd.testing.assert_frame_equal(frame, first[name], check_exact=True)
 
 
 def test_show_on_a_folder_that_is_not_a_run(tmp_path):

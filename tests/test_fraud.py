@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+import pytest
 
 from streamsim.agents.artists import ArtistPopulation
 from streamsim.agents.catalog import Catalog
@@ -60,6 +61,26 @@ def test_farm_releases_nothing_and_no_bots_no_events():
     assert len(farm.stream(np.zeros(0, np.int32), 0, rng)) == 0
 
 
+class PoissonSpy:
+    """A generator that records the mean of every Poisson draw and delegates the rest."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.means = []
+
+    def poisson(self, lam, size=None):
+        self.means.append(lam)
+        return self.rng.poisson(lam, size)
+
+    def __getattr__(self, name):
+        return getattr(self.rng, name)
+
+
 def test_entry_rate_counts_organic_artists_only():
-    sc, cat, pop, farm, _ = build({"artists.entry_rate": 0.0})
-    assert len(pop.enter(0, np.random.default_rng(1))) == 0
+    sc, cat, pop, farm, _ = build({"artists.entry_rate": 0.01})
+    organic = pop.n - 1
+    assert organic == sc.artists.count
+    spy = PoissonSpy(1)
+    new = pop.enter(0, spy)
+    assert spy.means == [pytest.approx(0.01 * organic)]   # the fraud artist does not count
+    assert len(new) == pop.n - organic - 1 and not pop.is_fraud[new].any()

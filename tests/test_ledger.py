@@ -55,6 +55,19 @@ def test_interactions_decay_and_accumulate(ledger):
     assert (R.data > 0).all()
 
 
+def test_a_negative_skip_signal_reduces_or_drops_entries_but_never_stores_them_negative():
+    led = Ledger(config.load(None, ["recommender.decay=0.5", "listeners.behaviour.skip_signal=-0.5"]))
+    cat = make_catalog()
+    # epoch 0: track 0 streamed twice in full (2.0), track 2 once (1.0), track 3 half-way (0.5)
+    led.record(events([0, 0, 0, 0], [0, 0, 2, 3], [200.0, 200.0, 200.0, 100.0]), cat, 1, 0)
+    # epoch 1: each of them skipped at 5 s (-0.5 each), and track 1, never heard, too
+    led.record(events([0, 0, 0, 0], [0, 2, 3, 1], [5.0, 5.0, 5.0, 5.0]), cat, 1, 1)
+    R = led.interactions()
+    assert (R.data > 0).all()
+    assert R.toarray().tolist() == [[0.5, 0.0, 0.0, 0.0]]   # 2*0.5-0.5; 0.5-0.5; 0.25-0.5 -> 0; -0.5 -> 0
+    assert R.nnz == 1                                        # zeros are dropped, not stored
+
+
 def test_trailing_window_forgets_old_epochs(ledger):
     cat = make_catalog()
     for epoch in range(3):

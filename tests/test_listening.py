@@ -104,22 +104,39 @@ def test_longer_intro_raises_early_skips():
     assert rates[1] > rates[0] + 0.1
 
 
-def test_thirty_second_rule_and_budget():
-    """Only early skips fall under 30 s; every other play is a royalty-bearing stream, and each
-    listener plays until the budget is spent (the last play may overrun it)."""
+def test_each_listener_plays_until_the_budget_is_spent():
+    """The last play may overrun the budget; events come in listener order."""
     sc = scenario()
     cat = one_track_catalog(length=180.0, n=5)
     listeners, slates = library_only(200, cat, budget_s=5000.0)
     ev = listen(listeners, slates, cat, sc, epoch=2, seed=5)
-    stream = ev.seconds >= sc.listeners.behaviour.stream_threshold_s
-    abandoned = (ev.seconds >= 30) & (ev.seconds < 180)
-    assert stream.sum() == (~(ev.seconds < 30)).sum()
-    assert abandoned.any() and stream[abandoned].all()
     spent = np.bincount(ev.listener, weights=ev.seconds)
     last = np.zeros(200)
     last[ev.listener] = ev.seconds  # last play of each listener (events are in time order)
     assert (spent >= 5000).all() and (spent - last < 5000).all()
     assert np.all(np.diff(ev.listener) >= 0)
+
+
+def test_no_early_skips_means_every_play_reaches_the_threshold():
+    sc = scenario(a0=-20.0)
+    cat = one_track_catalog(length=180.0, n=5)
+    listeners, slates = library_only(200, cat, budget_s=3000.0)
+    ev = listen(listeners, slates, cat, sc, epoch=2, seed=5)
+    assert len(ev) > 1000
+    assert (ev.seconds >= sc.listeners.behaviour.stream_threshold_s).all()
+
+
+def test_abandonments_end_between_the_threshold_and_the_end():
+    """b0 = +20: every play that is not an early skip is abandoned, at a moment in [30, length)."""
+    sc = scenario(b0=20.0)
+    cat = one_track_catalog(length=180.0, n=5)
+    listeners, slates = library_only(200, cat, budget_s=3000.0)
+    ev = listen(listeners, slates, cat, sc, epoch=2, seed=5)
+    late = ev.seconds[ev.seconds >= 30.0]
+    assert len(late) > 1000 and (ev.seconds < 30.0).any()
+    assert (late < 180.0).all()
+    # uniform over [30, 180): both halves are used
+    assert (late < 105.0).mean() == pytest.approx(0.5, abs=0.05)
 
 
 def test_short_songs_hold_more_streams_per_hour():
@@ -223,14 +240,20 @@ def test_identical_results_with_one_and_two_threads():
     assert digests["1"] == digests["2"]
 
 
+# The calibration figures whose real bands (calibration.BANDS) hold from the first weeks; the C1
+# skip shares fall into band only as libraries fill (the slow steady-state test checks them).
+EARLY_BANDS = ("C1_skips_in_first_30s", "C2_streams_per_active", "C2_top20_share", "C4_programmed",
+               "C4_library")
+
+
 def test_calibration_figures_on_a_short_run():
     rows = calibration_run(Scenario(), n_listeners=400, n_tracks=3000, epochs=3, seed=2)
     last = rows[-1]
-    for key in ("C1_skip_30s", "C1_skip_before_end", "C1_skips_in_first_30s", "C2_streams_per_active",
-                "C2_top20_share"):
+    for key in EARLY_BANDS:
         lo, hi = BANDS[key]
-        assert lo * 0.8 <= last[key] <= hi * 1.2, (key, last[key])
-    assert last["C4_library"] > 0.2
+        assert lo <= last[key] <= hi, (key, last[key])
+    assert last["C2_streams_skewness"] > 1.0                 # heavy listeners: a long right tail
+    assert last["C2_streams_median"] < 0.85 * last["C2_streams_per_active"]
     assert rows[-1]["library_mean"] > rows[0]["library_mean"]   # saves grow the libraries
 
 

@@ -137,18 +137,52 @@ def test_user_centric_known_answer_and_idle_payers():
     assert pro == pytest.approx([19.8 / 20, 19.8 * 9 / 20, 19.8 * 10 / 20])
 
 
-def test_artist_centric_boost_and_cap():
-    cfg = PayoutsConfig(artist_centric={"min_monthly_streams": 52 / 12 * 10,
-                                        "min_monthly_listeners": 52 / 12 * 2,
+def _artist_centric(bars: tuple[float, float], scale: money.Scale) -> np.ndarray:
+    """Artist 0: 2 listeners x 5 streams (5 of them sought) = 10 streams. Artist 1: listener 2
+    streams its two tracks 10 and 40 times. Monthly bars (streams, listeners) as given; cap 20 a
+    week. Returns the artist-centric payout per track of a pool of 1.98."""
+    cfg = PayoutsConfig(artist_centric={"min_monthly_streams": 52 / 12 * bars[0],
+                                        "min_monthly_listeners": 52 / 12 * bars[1],
                                         "listener_cap": 52 / 12 * 20})
-    # Artist 0: 2 listeners x 5 streams = 10 streams -> boosted. Artist 1: 1 listener, 10 streams.
-    # Listener 2 streams 40 times (artist 1's second track) -> counted as 20.
     table = tables.StreamTable([0, 1, 2, 2], [0, 0, 1, 2], [0, 0, 1, 1], [5.0, 5.0, 10.0, 40.0],
-                          [0.0, 5.0, 0.0, 0.0])
-    revenue = np.array([1.0, 1.0, 1.0])
-    paid = rules.settle("artist_centric", table, revenue, 3, 2, cfg, np.zeros(3), FULL)
-    # track 0: (5 + 5*2) * 2 = 30; listener 2 factor 20/50: track 1 = 4, track 2 = 16.
-    assert paid == pytest.approx(np.array([30.0, 4.0, 16.0]) / 50 * 1.98)
+                               [0.0, 5.0, 0.0, 0.0])
+    return rules.settle("artist_centric", table, np.ones(3), 3, 2, cfg, np.zeros(3), scale)
+
+
+def test_artist_centric_boost_and_cap():
+    # track 0: (5 + 5*2) boosted x 2 = 30; listener 2's 50 streams count as 20: 4 and 16.
+    assert _artist_centric((10, 2), FULL) == pytest.approx(np.array([30.0, 4.0, 16.0]) / 50 * 1.98)
+
+
+def test_artist_centric_bars_scale_with_the_artist_scale_and_the_cap_does_not():
+    """At Scale(track 1, artist 0.1) monthly bars of 80 streams and 15 listeners become 8 and 1.5
+    a week over 52/12, which artist 0 reaches; the per-listener cap (20 a week) is a per-account
+    bar and stays 20 whatever the scale."""
+    small = _artist_centric((80, 15), money.Scale(1.0, 0.1))
+    assert small == pytest.approx(np.array([30.0, 4.0, 16.0]) / 50 * 1.98)
+    full = _artist_centric((80, 15), FULL)
+    assert full == pytest.approx(np.array([15.0, 4.0, 16.0]) / 35 * 1.98)      # no boost at full scale
+
+
+def test_artist_centric_cap_bounds_what_a_stream_farm_earns():
+    """docs/MODEL.md: the per-listener cap is what stops stream farms. 40 listeners stream 10
+    times each (under the cap); 5 bots stream a fraud track 1,000 times each. Pro rata pays the
+    farm its share of streams; artist-centric counts each bot as the cap (50 a week)."""
+    cap = 50.0
+    cfg = PayoutsConfig(artist_centric={"min_monthly_streams": 1e12, "min_monthly_listeners": 1e12,
+                                        "listener_cap": 52 / 12 * cap})
+    humans, bots = np.arange(40), np.arange(40, 45)
+    table = tables.StreamTable(np.r_[humans, bots], np.r_[humans % 4, np.full(5, 4)],
+                               np.r_[humans % 4 // 2, np.full(5, 2)], np.r_[np.full(40, 10.0), np.full(5, 1000.0)],
+                               np.zeros(45))
+    revenue = np.ones(45)
+    out = rules.settle_all(table, revenue, 5, 3, cfg, np.zeros(5), FULL)
+    pool = money.pool_of(revenue, cfg)
+    assert out["pro_rata"][4] / pool == pytest.approx(5000 / 5400)
+    assert out["artist_centric"][4] / pool == pytest.approx(5 * cap / (5 * cap + 400))
+    uncapped = cfg.model_copy(update={"artist_centric": cfg.artist_centric.model_copy(update={"listener_cap": 1e12})})
+    farm = rules.settle("artist_centric", table, revenue, 5, 3, uncapped, np.zeros(5), FULL)[4]
+    assert farm / pool == pytest.approx(5000 / 5400)                           # the cap, not the boosts
 
 
 def test_threshold_excludes_tracks_under_the_bar_and_prorates_short_history():

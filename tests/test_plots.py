@@ -96,6 +96,101 @@ def _nonempty(paths: list[Path]) -> None:
         assert path.is_file() and path.stat().st_size > 1000, path
 
 
+@pytest.fixture
+def drawn(monkeypatch) -> dict:
+    """The figures the plotting functions would save, by file stem (not rendered: the other
+    tests render and embed them)."""
+    figures = {}
+
+    def capture(fig, folder, stem):
+        figures[stem] = fig
+        return [folder / f"{stem}.png", folder / f"{stem}.svg"]
+
+    monkeypatch.setattr(plots, "save", capture)
+    return figures
+
+
+def panels(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def lines(ax) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The labelled series of an axis: label -> (x, y)."""
+    return {ln.get_label(): (np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float))
+            for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+
+
+def test_run_figures_show_every_panel_and_series(fake_run_dir, drawn):
+    plots.plot_run(fake_run_dir)
+    metrics = pd.read_parquet(fake_run_dir / "metrics.parquet")
+    artists = pd.read_parquet(fake_run_dir / "artists.parquet")
+    assert set(drawn) == {"lorenz", *plots.time_series()}
+    (ax,) = panels(drawn["lorenz"])
+    assert "share of artists" in ax.get_xlabel() and "share of payouts" in ax.get_ylabel()
+    curves = lines(ax)
+    assert len(curves) == 1 + len(RULES) and "equality" in curves
+    for rule in RULES:
+        totals = artists.groupby("artist_id")[f"payout_{rule}"].sum().to_numpy()
+        name = f"{plots.PAYOUT_RULES[rule].label} (Gini {plots.gini(totals):.3f})"
+        x, y = curves[name]
+        np.testing.assert_allclose(y, np.concatenate([[0], np.cumsum(np.sort(totals))]) / totals.sum())
+        np.testing.assert_allclose(x, np.linspace(0, 1, len(totals) + 1))
+    for stem, (_, expected) in plots.time_series().items():
+        axes = panels(drawn[stem])
+        assert [a.get_title() for a in axes] == [name for name, _ in expected], stem
+        for a, (name, cols) in zip(axes, expected):
+            assert a.get_xlabel() == plots.EPOCH_LABEL
+            series = lines(a)
+            assert list(series) == [plots.label(m) for m in cols], name
+            for m in cols:
+                x, y = series[plots.label(m)]
+                np.testing.assert_array_equal(x, metrics["epoch"])
+                np.testing.assert_allclose(y, metrics[m])
+
+
+def test_sweep_figures_show_each_configuration(fake_sweep, drawn):
+    plots.plot_sweep(fake_sweep)
+    summary = pd.read_parquet(fake_sweep / "summary.parquet")
+    table = pd.read_parquet(fake_sweep / "sweep.parquet")
+    shown = [m for m in plots.headline() if m in set(summary["metric"])]
+    assert set(drawn) == {"sweep_listeners_count", "sweep_payouts_active", "sweep_time_series"}
+    axes = panels(drawn["sweep_listeners_count"])
+    assert [a.get_title() for a in axes] == [plots.label(m) for m in shown]
+    for a, metric in zip(axes, shown):
+        assert a.get_xlabel() == "listeners.count"
+        series = lines(a)
+        assert sorted(series) == ["payouts.active=pro_rata", "payouts.active=user_centric"]
+        for rule in ("pro_rata", "user_centric"):
+            rows = summary[(summary["metric"] == metric) & (summary["payouts.active"] == rule)]
+            x, y = series[f"payouts.active={rule}"]
+            np.testing.assert_array_equal(x, [300, 400])
+            np.testing.assert_allclose(y, rows.sort_values("listeners.count")["mean"])
+    axes = panels(drawn["sweep_time_series"])
+    for a, metric in zip(axes, shown):
+        series = lines(a)
+        assert len(series) == 4
+        for config, group in table.groupby("config"):
+            first = group.iloc[0]
+            x, y = series[f"listeners.count={first['listeners.count']}, payouts.active={first['payouts.active']}"]
+            np.testing.assert_allclose(y, group.groupby("epoch")[metric].mean())
+
+
+def test_compare_figures_show_each_entry(fake_sweep, fake_run_dir, drawn, tmp_path):
+    items = plots.unique_labels(plots.entries(fake_run_dir) + plots.entries(fake_sweep))
+    plots.compare_figures(items, tmp_path)
+    table = plots.compare_table(items)
+    shown = [m for m in plots.headline() if m in set(table["metric"])]
+    bars = panels(drawn["compare_final"])
+    assert [a.get_title() for a in bars] == [plots.label(m) for m in shown]
+    for a, metric in zip(bars, shown):
+        heights = [p.get_height() for p in a.patches]
+        np.testing.assert_allclose(heights, table[table["metric"] == metric]["mean"])
+    legend = [t.get_text() for t in drawn["compare_final"].legends[0].get_texts()]
+    assert legend == [i.label for i in items]
+    for a, metric in zip(panels(drawn["compare_time_series"]), shown):
+        assert sorted(lines(a)) == sorted(i.label for i in items)
+
+
 def test_gini_and_lorenz():
     assert plots.gini(np.array([1.0, 1.0, 1.0])) == pytest.approx(0.0)
     assert plots.gini(np.array([0.0, 0.0, 0.0, 4.0])) == pytest.approx(0.75)

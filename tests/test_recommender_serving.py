@@ -177,9 +177,14 @@ def test_epsilon_zero_is_greedy_on_posterior_mean():
     rec.observe(np.full(50, 70), np.ones(50, bool))
     items, _ = rec.recommend(np.arange(50, dtype=np.int32), 10)
     picked = items[:, slots(10, 1)].ravel()
-    # every user whose 30 candidates contained track 70 gets it
-    assert (picked == 70).mean() > 0.3
     assert set(picked.tolist()) <= set(rec.pool.tolist())
+    # exactly the users whose 30 candidate draws (hashes of key, user, draw) contain track 70 get it
+    key, pool = np.uint64(rec.key), rec.pool
+    drawn = [{int(pool[min(int(serving.hash_uniform(key, np.int64(u), np.uint64(t)) * len(pool)), len(pool) - 1)])
+              for t in range(rec.xcfg.candidates)} for u in range(50)]
+    expected = np.array([70 in d for d in drawn])
+    assert 10 < expected.sum() < 40
+    np.testing.assert_array_equal(picked == 70, expected)
 
 
 def test_radio_neighbours_from_clusters_match_exact_ones():

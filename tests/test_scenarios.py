@@ -83,8 +83,14 @@ def test_scenario_runs_when_shrunk(path, tmp_path):
     assert len(metrics) == 3
     assert metrics["streams"].sum() > 0
     last = metrics.iloc[-1]
-    if scenario.recommender.kind == "none":
-        assert last["channel_share_personalised"] == 0.0
-    if scenario.fraud.bots:
-        assert last["fraud_share_pro_rata"] > 0.0
     assert not pd.isna(last["payout_gini_pro_rata"])
+    # the property each scenario exists for
+    if scenario.recommender.kind == "none":
+        assert (metrics["rec_coverage"] == 0.0).all() and (metrics["channel_share_personalised"] == 0.0).all()
+    else:
+        assert (metrics["rec_coverage"] > 0.0).all()
+    if scenario.recommender.kind == "oracle" and not scenario.recommender.exploration.share:
+        assert metrics["rec_regret_vs_oracle"].abs().max() < 1e-6
+    assert (metrics["rec_regret_vs_oracle"] >= -1e-6).all()
+    if scenario.fraud.bots:
+        assert 0.0 < last["fraud_share_artist_centric"] < last["fraud_share_pro_rata"]

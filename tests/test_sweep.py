@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from streamsim.studies import sweep
+from streamsim.core import config
 from streamsim.core.config import ScenarioError
+from streamsim.studies import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = "streamsim.studies.runner:run"
@@ -168,6 +169,72 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
     outcome = sweep.run_sweep(plan, out, sweep.InlineExecutor(), runner_path=RUNNER)
     assert (outcome.skipped, outcome.completed, outcome.failed) == (1, 1, 0)
     assert not (out / "runs" / "tiny" / f"{bad.run_id}.failed.json").exists()
+
+
+TWO_EPOCHS = """
+replications = 1
+summary_epochs = 2
+[set]
+"run.name" = "tiny"
+"run.epochs" = 2
+"artists.count" = 40
+[grid]
+"listeners.count" = {counts}
+"""
+
+
+def _cli_sweep(path: Path, out: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "streamsim", "sweep", str(path), "--workers", "1", "--quiet",
+                           "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env={**os.environ, **env})
+
+
+def test_cli_exits_1_when_runs_fail_and_an_extended_grid_runs_only_the_new_runs(tmp_path):
+    path, out = tmp_path / "grid.toml", tmp_path / "out"
+    path.write_text(TWO_EPOCHS.format(counts="[200, 201]"), encoding="utf-8")
+    proc = _cli_sweep(path, out, {sweep.FAIL_ENV: "listeners.count=201"})
+    assert proc.returncode == 1, proc.stderr
+    assert "2 runs: 1 ran, 0 already finished, 1 failed" in proc.stdout
+    assert "injected failure" in proc.stderr and "Traceback" not in proc.stderr
+    done = _complete(out)
+    assert len(done) == 1
+
+    path.write_text(TWO_EPOCHS.format(counts="[200, 201, 202]"), encoding="utf-8")
+    proc = _cli_sweep(path, out, {sweep.FAIL_ENV: ""})
+    assert proc.returncode == 0, proc.stderr
+    assert "3 runs: 2 ran, 1 already finished, 0 failed" in proc.stdout
+    after = _complete(out)
+    assert len(after) == 3 and all(after[name] == mtime for name, mtime in done.items())
+
+    # summary_epochs = 2: each run contributes the mean of its last two epochs
+    table = pd.read_parquet(out / "sweep.parquet")
+    summary = pd.read_parquet(out / "summary.parquet").set_index(["config", "metric"])
+    for config, group in table.groupby("config"):
+        assert group["epoch"].tolist() == [0, 1]
+        for metric in ("streams", "mean_true_utility"):
+            assert summary.loc[(config, metric), "mean"] == pytest.approx(group[metric].mean(), rel=1e-12)
+            assert summary.loc[(config, metric), "n"] == 1
+
+
+def _report_threads(scenario, out_root, quiet=True, run_id=None, n_threads=None) -> Path:
+    """A stand-in runner: reports the threads it was given and the worker's numba and BLAS caps."""
+    import numba
+
+    return Path(f"{n_threads}-{numba.get_num_threads()}-{os.environ.get('OMP_NUM_THREADS')}")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_pool_splits_the_cores_between_workers(tmp_path, workers):
+    cores = os.cpu_count() or 1
+    share = max(1, cores // workers)                  # each worker its share, never oversubscribed
+    toml = config.load(None, ["listeners.count=10"]).to_toml()
+    with sweep.local_executor(workers) as (pool, threads):
+        assert threads == share and threads * workers <= max(cores, workers)
+        futures = [pool.submit(sweep.execute, toml, str(tmp_path), f"r{i}", threads, "test_sweep:_report_threads")
+                   for i in range(2 * workers)]
+        results = [f.result() for f in futures]
+    assert {r["status"] for r in results} == {"complete"}, results
+    assert {r["path"] for r in results} == {f"{share}-{share}-{share}"}
 
 
 def test_dask_local_cluster_gives_the_same_tables(reference, tmp_path):

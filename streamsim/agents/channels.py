@@ -86,6 +86,8 @@ class Slates:
         neighbour_items: int32 (S, k) similar tracks of each radio seed, -1 padded.
         editorial, search: Pool with one row per genre.
         context: Pool with one row per context playlist; context_of: int32 (n,) each listener's.
+        exclude: what the personalised slates were kept clear of (:func:`personalised_exclusions`);
+            the regret evaluation serves the oracle under the same exclusions.
     """
 
     listeners: np.ndarray
@@ -102,6 +104,7 @@ class Slates:
     search: Pool
     context: Pool
     context_of: np.ndarray
+    exclude: sp.csr_matrix | None = None
 
 
 def allowed_mask(catalog: Catalog, region: int, explicit_ok: bool) -> np.ndarray:
@@ -172,19 +175,25 @@ def audio_neighbours(seeds: np.ndarray, catalog: Catalog, k: int, allowed: np.nd
     return out
 
 
-def _personalised(listeners, catalog, ledger, recommender, served, pop, scenario, rng):
+def personalised_exclusions(listeners, ledger, scenario: Scenario, n_tracks: int) -> sp.csr_matrix | None:
+    """Listener x track pairs a personalised slate may not hold: everything consumed in
+    replication mode (``slate_argmax``), else the pairs played within the last
+    ``exclude_heard_epochs`` epochs (None when that is 0)."""
+    if scenario.listeners.choice == "slate_argmax":
+        return listeners.consumed_csr(n_tracks)
+    epochs = scenario.recommender.exclude_heard_epochs
+    return ledger.recent_heard(listeners.n, n_tracks, epochs) if epochs > 0 else None
+
+
+def _personalised(listeners, catalog, exclude, recommender, served, pop, scenario, rng):
     """Slates of the served listeners: cold-start path in budget mode, the recommender otherwise."""
     K = scenario.channels.slate_size
-    n, T = listeners.n, len(catalog)
     if recommender is None or len(served) == 0:
         return np.zeros(0, np.int32), np.zeros((0, K), np.int32), np.zeros(0, np.int8)
     argmax = scenario.listeners.choice == "slate_argmax"
     if argmax:
-        exclude = listeners.consumed_csr(T)
         stage = np.full(len(served), STAGE_CF, np.int8)
     else:
-        epochs = scenario.recommender.exclude_heard_epochs
-        exclude = ledger.recent_heard(n, T, epochs) if epochs > 0 else None
         plays = listeners.plays_total[served]
         stage = np.where(plays == 0, STAGE_POPULAR,
                          np.where((plays < scenario.listeners.cf_min_interactions)
@@ -312,7 +321,8 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
     pop = _grow(ledger.track_streams_last, T).astype(np.float64)
     served = np.flatnonzero(listeners.active & ~listeners.is_bot & (listeners.budget_s > 0)).astype(np.int32)
 
-    users, items, stage = _personalised(listeners, catalog, ledger, recommender, served, pop, scenario, rng)
+    exclude = personalised_exclusions(listeners, ledger, scenario, T) if recommender is not None else None
+    users, items, stage = _personalised(listeners, catalog, exclude, recommender, served, pop, scenario, rng)
     prow = np.full(n, -1, np.int32)
     prow[users] = np.arange(len(users), dtype=np.int32)
 
@@ -349,4 +359,4 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
     mix[~keep] = 0.0
     kernel_listeners = np.flatnonzero(keep & (mix.sum(axis=1) > 0)).astype(np.int32)
     return Slates(kernel_listeners, mix, users, items, stage, prow, library, radio_seed,
-                  neighbour_row, neighbour_items, editorial, search, context, context_of)
+                  neighbour_row, neighbour_items, editorial, search, context, context_of, exclude)

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from streamsim.core.codes import CHANNELS
 from streamsim.core.registry import PAYOUT_RULES, RECOMMENDERS, Registry
@@ -141,11 +142,13 @@ class ArtistsConfig(Section):
                               description="new artists per epoch, as a share of current artists")
     adaptation: AdaptationConfig = AdaptationConfig()
 
-    @model_validator(mode="after")
-    def _tiers_fit(self) -> ArtistsConfig:
-        if self.superstar_share + self.established_share > 1.0:
-            raise ValueError("superstar_share + established_share must be at most 1")
-        return self
+    @field_validator("established_share")
+    @classmethod
+    def _tiers_fit(cls, value: float, info: ValidationInfo) -> float:
+        superstar = info.data.get("superstar_share")
+        if superstar is not None and superstar + value > 1.0:
+            raise ValueError(f"at most 1 - superstar_share ({superstar}): the tiers' shares must sum to at most 1")
+        return value
 
 
 class BehaviourConfig(Section):
@@ -369,11 +372,12 @@ class PayoutsConfig(Section):
     def _known_rule(cls, value: str) -> str:
         return _registered(PAYOUT_RULES, value)
 
-    @model_validator(mode="after")
-    def _scale_positive(self) -> PayoutsConfig:
-        if self.scale != "auto" and not (0.0 < self.scale <= 1e6):
-            raise ValueError("scale must be 'auto' or a number in (0, 1e6]")
-        return self
+    @field_validator("scale")
+    @classmethod
+    def _scale_positive(cls, value: float | str) -> float | str:
+        if value != "auto" and not (0.0 < value <= 1e6):
+            raise ValueError("'auto' or a number in (0, 1e6]")
+        return value
 
 
 class FraudConfig(Section):

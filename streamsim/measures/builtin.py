@@ -18,7 +18,6 @@ from streamsim.measures.metrics import (_rows, _safe_div, gini, individual_diver
                                         precision_at_k, regret, shannon_effective, style_dispersion, top_share)
 from streamsim.measures.registry import Template, family, metric, per_rule
 from streamsim.measures.view import EpochView
-from streamsim.core.utility import slate_utility
 
 ACTIVITY = "Population and activity"
 MONEY = "Money (for each registered payout rule r)"
@@ -374,23 +373,9 @@ def _ndcg(v: EpochView) -> float:
 
 
 @metric("rec_regret_vs_oracle", "utility (model units)", "regret against the oracle",
-        "mean over sampled listeners of (mean true utility of the oracle's top-k) − (mean true utility of the "
-        "served slate's first k), true utility w_taste·cos(u, s) + w_quality·q without noise", RECOMMENDER,
-        headline=True)
+        "mean over sampled listeners the recommender served (up to `eval_listeners`; cold-start slates "
+        "excluded) of (mean true utility of the oracle's top-k) − (mean true utility of the served slate's "
+        "first k), both at slate time under the served slate's exclusions and region/explicit filters; true "
+        "utility w_taste·cos(u, s) + w_quality·q without noise", RECOMMENDER, headline=True)
 def _regret(v: EpochView) -> float:
-    r = v.record
-    users = np.asarray(r.oracle_users, np.int64)
-    slate_users = np.asarray(r.served.users, np.int64)
-    if len(users) == 0 or len(slate_users) == 0:
-        return 0.0
-    row = np.full(int(max(users.max(), slate_users.max())) + 1, -1, np.int64)
-    row[slate_users] = np.arange(len(slate_users))
-    rows = row[users]
-    ok = rows >= 0
-    if not ok.any():
-        return 0.0
-    b = v.scenario.listeners.behaviour
-    items = _rows(r.served.items, len(slate_users))[rows[ok]]
-    served = slate_utility(users[ok], items, r.listeners.taste, r.tracks.style, r.tracks.quality,
-                           b.w_taste, b.w_quality, v.mc.k)
-    return regret(np.asarray(r.oracle_utility)[ok], served)
+    return regret(v.record.oracle_utility, v.record.served_utility)

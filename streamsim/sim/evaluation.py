@@ -4,31 +4,43 @@ from __future__ import annotations
 
 import numpy as np
 
+from streamsim.agents.channels import STAGE_CF, Slates, allowed_mask, serving_groups
 from streamsim.core.utility import slate_utility
 from streamsim.recommender.base import FitContext
 from streamsim.recommender.baselines import Oracle
-from streamsim.sim.record import Served
 
 
-def oracle_evaluation(model, served: Served, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Listeners sampled among those served a slate, and the oracle's slate utility for each.
+def oracle_evaluation(model, slates: Slates, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Listeners sampled among those the recommender served, and the true utility of the
+    oracle's slate and of the served slate for each, both at slate time.
 
-    Up to ``metrics.eval_listeners`` listeners are drawn with ``seed``; the oracle (true
-    utility, noise-free) serves each its top ``metrics.k`` under the ledger's recent-play
-    exclusions, and :func:`slate_utility` scores that slate.
+    Called right after the slates are built, before anyone listens: the oracle (true utility,
+    noise-free) serves each sampled listener its top ``metrics.k`` under the served slates'
+    exclusions (``slates.exclude``) and region/explicit masks, and :func:`slate_utility` scores
+    the oracle's slate and the first ``metrics.k`` of the served one with the tastes the
+    listeners had when served. Listeners on the cold-start path (popular or audio slates) are
+    not sampled: their slates are not the recommender's. Regret is then never negative (up to
+    float32 ties in the ranking) and 0 for the oracle recommender itself.
+
+    Returns:
+        (users int32[n] ascending, oracle utility float64[n], served utility float64[n]),
+        n <= ``metrics.eval_listeners``.
     """
     sc = model.config
     mc, b = sc.metrics, sc.listeners.behaviour
-    if len(served.users) == 0:
-        return np.zeros(0, np.int32), np.zeros(0)
-    pick = np.random.default_rng(seed).choice(len(served.users), min(mc.eval_listeners, len(served.users)),
-                                              replace=False)
-    users = served.users[np.sort(pick)]
+    rows = np.flatnonzero(slates.personalised_stage == STAGE_CF)
+    if len(rows) == 0:
+        return np.zeros(0, np.int32), np.zeros(0), np.zeros(0)
+    rows = np.sort(np.random.default_rng(seed).choice(rows, min(mc.eval_listeners, len(rows)), replace=False))
+    users = slates.personalised_users[rows]
+    lis, cat = model.listeners, model.catalog
     oracle = Oracle(sc.recommender, 0)
-    n_l, n_t = model.listeners.n, len(model.catalog)
-    oracle.fit(model.ledger.interactions(n_l, n_t),
-               FitContext(model.epoch, model.catalog, model.listeners.taste, b.w_taste, b.w_quality))
-    items, _ = oracle.recommend(users, mc.k, exclude=model.ledger.recent_heard(n_l, n_t))
-    utility = slate_utility(users, items, model.listeners.taste, model.catalog.style, model.catalog.quality,
-                            b.w_taste, b.w_quality, mc.k)
-    return users, utility
+    oracle.fit(model.ledger.interactions(lis.n, len(cat)),
+               FitContext(model.epoch, cat, lis.taste, b.w_taste, b.w_quality))
+    items = np.full((len(users), mc.k), -1, np.int32)
+    for region, explicit_ok, group in serving_groups(lis, users):
+        at = np.searchsorted(users, group)
+        items[at], _ = oracle.recommend(group, mc.k, slates.exclude, allowed_mask(cat, region, explicit_ok))
+    oracle_u, served_u = (slate_utility(users, slate, lis.taste, cat.style, cat.quality, b.w_taste, b.w_quality, mc.k)
+                          for slate in (items, slates.personalised_items[rows]))
+    return users, oracle_u, served_u

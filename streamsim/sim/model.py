@@ -135,6 +135,11 @@ class StreamingModel(mesa.Model):
                 self.listeners.seed_libraries(self.catalog, rng("libraries"), pop)
             slates = build_slates(self.listeners, self.catalog, self.world, self.ledger,
                                   self.recommender, playlists, sc, t, rng("slates"))
+        with self._phase("metrics"):
+            metric_seed = int(rng("metrics").integers(2**31 - 1))
+            # before anyone listens: the oracle sees exactly what the served slates saw
+            oracle_users, oracle_utility, served_utility = oracle_evaluation(self, slates, metric_seed)
+            slates.exclude = None   # listeners x tracks heard: large, and not needed while listening
         with self._phase("listen"):
             events = listen(self.listeners, slates, self.catalog, sc, t, self._kernel_seed)
             if self.farm is not None:
@@ -156,9 +161,7 @@ class StreamingModel(mesa.Model):
         with self._phase("update"):
             arrivals, churned = self.listeners.update(events, self.catalog, t, rng("update"))
         with self._phase("metrics"):
-            metric_seed = int(rng("metrics").integers(2**31 - 1))
             served = Served(slates.personalised_users, slates.personalised_items)
-            oracle_users, oracle_utility = oracle_evaluation(self, served, metric_seed)
             record = EpochRecord(
                 epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,
                 table=table, settlement=settlement, revenue=revenue,
@@ -167,7 +170,8 @@ class StreamingModel(mesa.Model):
                 fit_seconds=fit.seconds, fit_loss=fit.loss,
                 new_tracks=new_tracks, new_artists=new_artists, arrivals=arrivals, churned=churned,
                 served=served, served_before=self._served,
-                oracle_users=oracle_users, oracle_utility=oracle_utility, metric_seed=metric_seed,
+                oracle_users=oracle_users, oracle_utility=oracle_utility, served_utility=served_utility,
+                metric_seed=metric_seed,
                 tracks=self._tracks(), artists=self._artists(), listeners=self._listeners())
             self._served = served
         return record

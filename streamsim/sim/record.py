@@ -81,8 +81,10 @@ class EpochRecord:
         new_tracks: ids of this epoch's releases; new_artists: ids of this epoch's entrants.
         arrivals, churned: listeners who joined and who left in this epoch's update.
         served, served_before: this epoch's and the previous epoch's personalised slates.
-        oracle_users, oracle_utility: listeners sampled for regret and the mean true utility of
-            the oracle's top-k slate for each of them.
+        oracle_users, oracle_utility, served_utility: listeners sampled for regret (among those
+            the recommender served) and, for each, the mean true utility of the oracle's top-k
+            slate under the same filters and of the first k of the slate served, both at slate
+            time (``streamsim.sim.evaluation``).
         metric_seed: seed of the sampled metrics (pairs, listeners).
         tracks, artists, listeners: state at the end of the epoch.
     """
@@ -106,6 +108,7 @@ class EpochRecord:
     served_before: Served
     oracle_users: np.ndarray
     oracle_utility: np.ndarray
+    served_utility: np.ndarray
     metric_seed: int
     tracks: Tracks
     artists: Artists

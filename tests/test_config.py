@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from streamsim.core import config
 
@@ -38,10 +39,47 @@ MALFORMED = [
 ]
 
 
+# Strict numbers: (file text, --set overrides, the line the message must hold: key, value, expectation)
+NOT_NUMBERS = [
+    ("[listeners]\ncount = true\n", [], "listeners.count: got True, expected: an integer in [1, 20000000]"),
+    ("[listeners]\ncount = 1.5\n", [], "listeners.count: got 1.5, expected: an integer"),
+    ("[listeners]\ncount = 5000.0\n", [], "listeners.count: got 5000.0, expected: an integer"),
+    ("[listeners]\npremium_share = true\n", [], "listeners.premium_share: got True, expected: a number in [0.0, 1.0]"),
+    ("[listeners.behaviour]\na0 = '1'\n", [], "listeners.behaviour.a0: got '1', expected: a number"),
+    ("[outputs]\nsave_streams = 1\n", [], "outputs.save_streams: got 1, expected: true or false"),
+    ("", ["listeners.count=true"], "listeners.count: got True, expected: an integer"),
+    ("", ["recommender.factors=2.5"], "recommender.factors: got 2.5, expected: an integer in [1, 1024]"),
+    ("", ["fraud.bots=false"], "fraud.bots: got False, expected: an integer"),
+    ("", ["payouts.scale=true"], "payouts.scale: got True, expected: a number or 'auto'"),
+    ("", ["recommender.alpha=many"], "recommender.alpha: got 'many', expected: a number"),
+]
+
+
+@pytest.mark.parametrize("text,sets,line", NOT_NUMBERS)
+def test_numbers_are_strict_through_the_cli(tmp_path, text, sets, line):
+    path = tmp_path / "scenario.toml"
+    path.write_text(text)
+    out_root = tmp_path / "out"
+    args = [sys.executable, "-m", "streamsim", "run", str(path), "--quiet", "--out", str(out_root)]
+    for s in sets:
+        args += ["--set", s]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert line in " ".join(proc.stderr.split()), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out_root.exists()
+
+
+def test_a_float_field_takes_an_integer():
+    scenario = config.load(None, ["catalog.length_mean_s=200", "payouts.scale=2", "listeners.behaviour.a0=-1"])
+    assert scenario.catalog.length_mean_s == 200.0 and isinstance(scenario.catalog.length_mean_s, float)
+    assert scenario.payouts.scale == 2.0 and scenario.listeners.behaviour.a0 == -1.0
+
+
 def test_defaults_are_valid_and_frozen():
     scenario = config.load()
     assert scenario.listeners.count == 10_000
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         scenario.listeners.count = 5  # type: ignore[misc]
 
 

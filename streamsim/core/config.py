@@ -392,7 +392,8 @@ class OutputsConfig(Section):
     """What a run writes."""
 
     root: str = Field("outputs", description="folder under which runs are written")
-    save_streams: bool = Field(False, description="also write streams.parquet and listeners.parquet")
+    save_streams: bool = Field(False, description="also write streams, listeners, tracks and settlement .parquet "
+                                                 "(the inputs of every payout rule, to audit them)")
     artists_table: bool = Field(True, description="write artists.parquet")
 
 

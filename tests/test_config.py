@@ -36,6 +36,8 @@ MALFORMED = [
     ("[payouts]\nscale = -1.0\n", [], "payouts"),
     ("[artists]\nsuperstar_share = 0.6\nestablished_share = 0.6\n", [], "artists"),
     ("[listeners.behaviour]\nstream_threshold_s = -30\n", [], "listeners.behaviour.stream_threshold_s"),
+    ("", ["recommender.learning_rate=4", "recommender.bpr_regularization=0.5"],
+     "learning_rate * bpr_regularization must be below 1"),
 ]
 
 

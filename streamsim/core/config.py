@@ -293,7 +293,7 @@ class RecommenderConfig(Section):
     regularization: float = Field(1.0, ge=0.0, le=1e4,
                                   description="L2 penalty (unscaled lambda, confidence units); "
                                               "chosen on Last.fm and the simulator, docs/MODEL.md section 4")
-    alpha: float = Field(5.0, gt=0.0, le=1e6,
+    alpha: float = Field(5.0, ge=1e-3, le=1e6,
                          description="confidence weight of the play signal: c = 1 + alpha*w(r)")
     weighting: Literal["linear", "log"] = Field("log", description="w(r): r (linear) or log1p(r) (log)")
     solver: Literal["cg", "cholesky"] = Field("cg", description="per-row solve")
@@ -321,6 +321,16 @@ class RecommenderConfig(Section):
     @classmethod
     def _known_kind(cls, value: str) -> str:
         return _registered(RECOMMENDERS, value)
+
+    @model_validator(mode="after")
+    def _bpr_decay_shrinks(self) -> RecommenderConfig:
+        # Each BPR step multiplies a factor by (1 - learning_rate * bpr_regularization) before the
+        # gradient: at 1 or more it flips sign and grows every step, and the factors overflow.
+        if self.learning_rate * self.bpr_regularization >= 1.0:
+            raise ValueError(f"learning_rate * bpr_regularization must be below 1 (got "
+                             f"{self.learning_rate:g} * {self.bpr_regularization:g}); BPR's weight decay "
+                             f"would flip the factors' sign and make them grow without bound")
+        return self
 
 
 class ArtistCentricConfig(Section):

@@ -468,13 +468,12 @@ def field_range(field: FieldInfo) -> str:
     return f"{left}{'' if lo is None else lo}, {'' if hi is None else hi}{right}"
 
 
-def _leaf(loc: tuple[Any, ...]) -> tuple[tuple[str, ...], FieldInfo | None]:
-    """The schema field an error location points at: (its dotted path, its FieldInfo).
+def _leaf(loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[tuple[str, ...], FieldInfo | None]:
+    """The field of ``model`` an error location points at: (its dotted path, its FieldInfo).
 
     Parts of ``loc`` after a leaf field are union branch tags (``float``, ``literal['auto']``)
     and are dropped. (loc, None) when the location is a section or unknown.
     """
-    model: type[BaseModel] = Scenario
     for i, part in enumerate(loc):
         field = model.model_fields.get(part) if isinstance(part, str) else None
         if field is None:
@@ -511,16 +510,17 @@ def _expected(field: FieldInfo, errors: list[dict[str, Any]]) -> str:
     return text
 
 
-def _describe_all(errors: list[dict[str, Any]]) -> list[str]:
-    """One readable line per problem: the dotted key, the value given and what was expected.
+def describe_errors(errors: list[dict[str, Any]], model: type[BaseModel] | None = None) -> list[str]:
+    """One readable line per pydantic error: the dotted key, the value given and what was expected.
 
     Errors on the branches of one union field (``payouts.scale``: a number or "auto") are
-    merged into one line.
+    merged into one line. ``model`` is the validated model (default: :class:`Scenario`).
     """
+    model = model or Scenario
     by_field: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     lines: list[str | tuple[str, ...]] = []
     for err in errors:
-        path, field = _leaf(err["loc"])
+        path, field = _leaf(err["loc"], model)
         key = ".".join(path) or "(top level)"
         if isinstance(err.get("input"), dict) and err["type"] != "extra_forbidden":
             err = {**err, "input": "{...}"}
@@ -539,7 +539,7 @@ def _describe_all(errors: list[dict[str, Any]]) -> list[str]:
     for line in lines:
         if isinstance(line, tuple):
             errs = by_field[line]
-            field = _leaf(errs[0]["loc"])[1]
+            field = _leaf(errs[0]["loc"], model)[1]
             line = f"{'.'.join(line)}: got {errs[0]['input']!r}, expected: {_expected(field, errs)}"
         out.append(line)
     return out
@@ -550,7 +550,7 @@ def validate(data: dict[str, Any], source: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_describe_all(exc.errors(include_url=False)), source) from None
+        raise ScenarioError(describe_errors(exc.errors(include_url=False)), source) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:

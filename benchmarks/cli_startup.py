@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("numba", "llvmlite", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "mesa")
+HEAVY = ("numba", "llvmlite", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "mesa", "SALib", "dask")
 IMPORTED = ("import sys; from streamsim.cli import app\n"
             "try:\n    app(['validate', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
             f"print('heavy:', *(m for m in {HEAVY!r} if m in sys.modules))")

@@ -22,8 +22,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from pydantic import BaseModel
 
 from streamsim.core import config
-from streamsim.core.config import CHANNELS, RULES, Scenario, field_range
-from streamsim.economics import payouts
+from streamsim.core.codes import CHANNELS
+from streamsim.core.config import Scenario, field_range
+from streamsim.economics.rules import rule_names, unpaid
+from streamsim.economics.tables import sum_by
 from streamsim.studies import runner
 
 EPOCHS = 2
@@ -50,7 +52,7 @@ SIZE_CAPS: dict[str, tuple[float, float]] = {
     "payouts.threshold.window_epochs": (1, 60),
     "fraud.bots": (0, 5), "fraud.tracks": (1, 20), "fraud.streams_per_bot": (1, 300),
     "metrics.jaccard_pairs": (1, 500), "metrics.diversity_listeners": (1, 200),
-    "metrics.eval_listeners": (1, 200), "metrics.k": (1, 20),
+    "metrics.eval_listeners": (1, 200), "metrics.k": (1, 20), "run.burn_in_epochs": (0, 1),
 }
 # Open-ended ranges (no upper bound in the schema) are drawn up to this.
 UNBOUNDED = 1e7
@@ -80,7 +82,7 @@ def _names(entries) -> tuple[str, ...]:
     return tuple(entries.names()) if hasattr(entries, "names") else tuple(entries)
 
 
-CHOICES = {"recommender.kind": _names(config.RECOMMENDERS), "payouts.active": _names(RULES)}
+CHOICES = {"recommender.kind": _names(config.RECOMMENDERS), "payouts.active": rule_names()}
 
 
 def _leaf(key: str, field) -> st.SearchStrategy:
@@ -136,40 +138,43 @@ def scenarios(draw, kind: str | None = None) -> Scenario:
     return config.validate(data)
 
 
-def check_epoch(model) -> None:
-    """Finite state and conservation of money under every rule, in every epoch."""
-    s = model.settled
-    assert s is not None
-    ev = model.ledger.events
-    assert np.isfinite(ev.seconds).all() and (ev.seconds >= 0).all() and np.isfinite(ev.utility).all()
-    lis = model.listeners
-    assert np.isfinite(lis.satisfaction).all() and np.isfinite(lis.taste).all()
-    rec = model.recommender
-    for name in ("user_factors", "item_factors"):
-        factors = getattr(rec, name, None)
-        if factors is not None:
-            assert np.isfinite(factors).all(), f"{name} not finite"
-    track_artist = model.catalog.artist[: s.n_tracks]
-    for rule in RULES:
-        paid = s.paid[rule]
-        assert paid.shape == (s.n_tracks,) and np.isfinite(paid).all() and (paid >= 0).all(), rule
-        per_artist = payouts.sum_by(track_artist, paid, s.n_artists)
-        if paid.any():
-            assert math.isclose(per_artist.sum(), s.pool, rel_tol=1e-9, abs_tol=1e-12), rule
-        assert math.isclose(per_artist.sum() + payouts.unpaid(paid, s.pool), s.pool, rel_tol=1e-9,
-                            abs_tol=1e-12), rule
+class Checks:
+    """Finite state and conservation of money under every rule, in every epoch's record; finite
+    recommender factors at the end."""
+
+    def on_record(self, record) -> None:
+        ev = record.events
+        assert np.isfinite(ev.seconds).all() and (ev.seconds >= 0).all() and np.isfinite(ev.utility).all()
+        lis = record.listeners
+        assert np.isfinite(lis.satisfaction).all() and np.isfinite(lis.taste).all()
+        n_tracks, n_artists = len(record.tracks.artist), len(record.artists.tier)
+        for rule in rule_names():
+            paid = record.settlement[rule]
+            assert paid.shape == (n_tracks,) and np.isfinite(paid).all() and (paid >= 0).all(), rule
+            per_artist = sum_by(record.tracks.artist, paid, n_artists)
+            if paid.any():
+                assert math.isclose(per_artist.sum(), record.pool, rel_tol=1e-9, abs_tol=1e-12), rule
+            assert math.isclose(per_artist.sum() + unpaid(paid, record.pool), record.pool, rel_tol=1e-9,
+                                abs_tol=1e-12), rule
+
+    def on_end(self, model) -> None:
+        for name in ("user_factors", "item_factors"):
+            factors = getattr(model.recommender, name, None)
+            if factors is not None:
+                assert np.isfinite(factors).all(), f"{name} not finite"
 
 
 def run_and_check(scenario: Scenario) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = runner.run(scenario, out_root=tmp, on_epoch=check_epoch)
+        run_dir = runner.run(scenario, out_root=tmp, observers=(Checks(),))
         metrics = pd.read_parquet(run_dir / "metrics.parquet")
-        assert list(metrics["epoch"]) == list(range(EPOCHS))
-        assert np.isfinite(metrics.to_numpy(dtype=float)).all()
-        for rule in RULES:
-            paid = metrics["pool"] - metrics[f"unpaid_{rule}"]
-            if scenario.outputs.artists_table:
-                artists = pd.read_parquet(run_dir / "artists.parquet")
+        assert len(metrics) == scenario.run.total_epochs
+        numeric = metrics.select_dtypes("number")
+        assert np.isfinite(numeric.to_numpy(dtype=float)).all()
+        if scenario.outputs.artists_table:
+            artists = pd.read_parquet(run_dir / "artists.parquet")
+            for rule in rule_names():
+                paid = metrics["pool"] - metrics[f"unpaid_{rule}"]
                 by_epoch = artists.groupby("epoch")[f"payout_{rule}"].sum()
                 np.testing.assert_allclose(by_epoch.to_numpy(), paid.to_numpy(), rtol=1e-9, atol=1e-12)
         files = {p.name for p in Path(run_dir).iterdir()}

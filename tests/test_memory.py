@@ -89,12 +89,11 @@ def test_the_estimate_grows_with_listeners_artists_and_epochs(listeners, artists
 
 
 def test_restated_engine_constants_agree_with_the_engine():
-    from streamsim.agents import artists, listening
+    from streamsim.agents import listening
 
     co = memory.COEFFICIENTS
     assert (co.slot_seconds, co.slot_extra, co.slot_block) == (listening.SLOT_SECONDS, listening.SLOT_EXTRA,
                                                                listening.BLOCK)
-    assert memory.EPOCHS_PER_YEAR == artists.EPOCHS_PER_YEAR
 
 
 def test_expected_sizes_match_a_short_run():

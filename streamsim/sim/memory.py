@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streamsim.core.config import Scenario
+from streamsim.core.units import EPOCHS_PER_YEAR
 
 GB = 1024.0 ** 3
 AVAILABLE_ENV = "STREAMSIM_MEMORY_AVAILABLE"
@@ -101,9 +102,6 @@ COEFFICIENTS = Coefficients()
 """The coefficients in use; update them from ``benchmarks/memory_estimate.py``."""
 
 FACTOR_MODELS = ("als", "bpr")
-EPOCHS_PER_YEAR = 52
-"""agents.artists.EPOCHS_PER_YEAR, restated so that validating does not import numpy (a test
-checks they agree)."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
+# The slow tests include the large schema fuzz (tests/test_fuzz.py): 300 scenarios, or
+# STREAMSIM_FUZZ_EXAMPLES=N make test-slow.
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest -q -m slow
 

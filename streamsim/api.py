@@ -62,10 +62,10 @@ def open_run(path: str | Path) -> Result:
     path = Path(path)
     data = runner.load_run(path)
     scenario = config.load(path / "config.toml")
-    extra = {name: pd.read_parquet(path / f"{name}.parquet") for name in ("streams", "listeners")
+    extra = {name: pd.read_parquet(path / f"{name}.parquet") for name in ("streams", "listeners", "tracks", "settlement")
              if (path / f"{name}.parquet").is_file()}
     return Result(scenario, data["metrics"], data.get("artists"), None, data["manifest"].get("seconds", {}),
-                  extra.get("streams"), extra.get("listeners"), path=path, manifest=data["manifest"])
+                  path=path, manifest=data["manifest"], **extra)
 
 
 @dataclass

@@ -22,6 +22,8 @@ out = Console()
 err = Console(stderr=True)
 
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="override a key: section.key=value")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="run even if the estimated peak memory exceeds "
+                                                        "the memory available")]
 
 
 def fail(problems: list[str], source: str = "") -> None:
@@ -48,6 +50,20 @@ def load_or_fail(path: Optional[Path], sets: Optional[list[str]], seed: Optional
         raise  # unreachable: fail() exits
 
 
+def check_memory(scenario: config.Scenario, force: bool) -> None:
+    """Print the run's estimated peak memory; exit 2 if it exceeds what is available, unless forced."""
+    from streamsim.sim import memory
+
+    est = memory.estimate(scenario)
+    available = memory.available_bytes()
+    err.print(f"{scenario.run.name}: {memory.describe(est, available)}", highlight=False, soft_wrap=True)
+    if available is not None and est.total > available and not force:
+        fail([f"{scenario.run.name} needs about {est.total / memory.GB:.1f} GiB of memory at its peak "
+              f"(estimate, docs/MODEL.md \"Memory\"), more than the {available / memory.GB:.1f} GiB available. "
+              f"Make it smaller (listeners.count, artists.count, run.epochs), free memory, or pass --force "
+              f"to run anyway."])
+
+
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="scenario files")],
              sets: SetOpt = None) -> None:
@@ -61,8 +77,12 @@ def validate(files: Annotated[list[Path], typer.Argument(help="scenario files")]
             for p in exc.problems:
                 err.print(f"[red]error[/red] {exc.source}: {p}", highlight=False, soft_wrap=True)
             continue
+        from streamsim.sim import memory
+
+        est = memory.describe(memory.estimate(scenario), memory.available_bytes())
         out.print(f"ok  {path}  ({scenario.run.name}: {scenario.listeners.count} listeners, "
-                  f"{scenario.artists.count} artists, {scenario.run.epochs} epochs)", highlight=False)
+                  f"{scenario.artists.count} artists, {scenario.run.epochs} epochs; {est})",
+                  highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(2)
 
@@ -74,9 +94,11 @@ def run(file: Annotated[Path, typer.Argument(help="scenario file")],
         epochs: Annotated[Optional[int], typer.Option(help="override run.epochs")] = None,
         out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root (default outputs/)")] = None,
         threads: Annotated[Optional[int], typer.Option(help="numba threads (results do not depend on it)")] = None,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False) -> None:
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+        force: ForceOpt = False) -> None:
     """Run one scenario and write its results under outputs/<scenario>/<run-id>/."""
     scenario = load_or_fail(file, sets, seed, epochs, out_dir)
+    check_memory(scenario, force)
     from streamsim import api
 
     if threads is not None:
@@ -98,9 +120,11 @@ def calibrate(file: Annotated[Optional[Path], typer.Argument(help="scenario (def
               sets: SetOpt = None,
               epochs: Annotated[Optional[int], typer.Option(help="override run.epochs")] = None,
               out_dir: Annotated[Optional[Path], typer.Option("--out", help="output root")] = None,
-              quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False) -> None:
+              quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+              force: ForceOpt = False) -> None:
     """Run a scenario and print each calibration target beside its real-world band."""
     scenario = load_or_fail(file, sets, None, epochs, out_dir)
+    check_memory(scenario, force)
     from streamsim.studies import calibration
 
     rows, run_dir = calibration.calibrate(scenario, quiet=quiet)

@@ -480,8 +480,8 @@ def synthetic_record(n_listeners: int, n_tracks: int, n_artists: int, n_exposure
     revenue = money.listener_revenue(premium, active, cfg)
     track_streams = sum_by(table.track, table.streams, n_tracks)
     scale = money.Scale.of(money.auto_scale(track_streams, n_tracks), n_tracks, n_artists)
-    settlement = settle_all(table, revenue, n_tracks, n_artists, cfg, track_streams * 52 * rng.random(n_tracks),
-                            scale)
+    trailing = track_streams * 52 * rng.random(n_tracks)
+    settlement = settle_all(table, revenue, n_tracks, n_artists, cfg, trailing, scale)
     fame_rank = np.argsort(np.argsort(-artist_weight))
     tier = np.where(fame_rank < 0.01 * n_artists, 0, np.where(fame_rank < 0.1 * n_artists, 1, 2)).astype(np.int8)
     users = np.arange(n_listeners, dtype=np.int32)
@@ -492,7 +492,8 @@ def synthetic_record(n_listeners: int, n_tracks: int, n_artists: int, n_exposure
                     track_streams * (1 + 30 * rng.random(n_tracks)))
     record = EpochRecord(
         epoch=epoch, events=events, stream=stream, completed=seconds >= full, table=table, settlement=settlement,
-        revenue=revenue, pool=money.pool_of(revenue, cfg), scale=scale, fit_seconds=1.5, fit_loss=0.25,
+        revenue=revenue, settled_active=active, pool=money.pool_of(revenue, cfg), scale=scale,
+        trailing_streams=trailing, history_epochs=cfg.threshold.window_epochs, fit_seconds=1.5, fit_loss=0.25,
         new_tracks=np.flatnonzero(tracks.release_epoch == epoch).astype(np.int32),
         new_artists=np.zeros(0, np.int32), arrivals=int(0.01 * n_listeners), churned=int(0.005 * n_listeners),
         served=Served(users, rng.integers(-1, n_tracks, (n_listeners, slate_size)).astype(np.int32)),
@@ -516,7 +517,8 @@ def empty_record(d: int = 8, k: int = 10, epoch: int = 0, **fields):
     i32, f32, no = np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, bool)
     base = EpochRecord(
         epoch=epoch, events=Events.empty(), stream=no, completed=no, table=StreamTable.empty(), settlement={},
-        revenue=np.zeros(0), pool=0.0, scale=Scale(1.0, 1.0), fit_seconds=0.0, fit_loss=float("nan"),
+        revenue=np.zeros(0), settled_active=no, pool=0.0, scale=Scale(1.0, 1.0),
+        trailing_streams=np.zeros(0, np.int64), history_epochs=0, fit_seconds=0.0, fit_loss=float("nan"),
         new_tracks=i32, new_artists=i32, arrivals=0, churned=0, served=Served.none(k),
         served_before=Served.none(k), oracle_users=i32, oracle_utility=np.zeros(0),
         served_utility=np.zeros(0), metric_seed=0,

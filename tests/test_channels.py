@@ -106,6 +106,8 @@ def test_popular_with_variance_temperature():
     flat = popular_with_variance(300, cands, pop, 10, 5.0, rng)
     assert pop[flat].mean() < pop[warm].mean()                  # hotter = closer to uniform
     assert all(len(set(r)) == 10 for r in warm)                 # no repeats in a slate
+    frozen = popular_with_variance(3, cands, pop, 10, 5e-324, rng)  # the schema allows any T > 0
+    np.testing.assert_array_equal(frozen, np.tile(np.arange(999, 989, -1), (3, 1)))  # no overflow: top-10
 
 
 def test_filters_groups_and_explicit_tracks_never_served():

@@ -95,3 +95,15 @@ def test_show_on_a_folder_that_is_not_a_run(tmp_path):
     proc = streamsim("show", str(tmp_path))
     assert proc.returncode == 2
     assert "not a run folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_validate_imports_only_what_it_needs():
+    """`streamsim validate` stays fast: no compiler, scientific, table or plotting library is imported to
+    check a file (numpy is allowed: the payout-rule registry the schema validates against needs it)."""
+    code = ("import sys; from streamsim.cli import app\n"
+            "try:\n    app(['validate', 'scenarios/baseline.toml'])\nexcept SystemExit as e:\n    assert not e.code\n"
+            "print(sorted(m for m in ('numba', 'scipy', 'pandas', 'pyarrow', 'matplotlib', 'mesa', "
+            "'llvmlite', 'SALib', 'dask') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -20,3 +20,10 @@ def test_model_doc_holds_the_current_metric_tables():
     assert metric_table() in MODEL.read_text(encoding="utf-8"), (
         "docs/MODEL.md is out of date: paste the output of `python -m streamsim.present.schema_doc --metrics` "
         "into section 5")
+
+
+def test_model_doc_holds_the_current_memory_coefficients():
+    from streamsim.sim.memory import coefficient_table
+
+    assert coefficient_table() in MODEL.read_text(encoding="utf-8"), (
+        "docs/MODEL.md is out of date: paste the output of `python -m streamsim.sim.memory` into its Memory section")

@@ -1,6 +1,6 @@
 """The scenario library: every file validates, says its question, is listed, and runs when shrunk.
 
-Each scenario runs for 3 epochs at 200 listeners and 40 artists. Shrunk, large, xl and
+Each scenario runs for 3 epochs at 200 listeners and 40 artists, with the streams export on. Shrunk, large, xl and
 trecs_workload are the baseline with other serving settings, so their runs are marked slow to
 keep the default run short; the sweep files all resolve.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,7 +19,7 @@ from streamsim.studies import sweep
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 SWEEPS = sorted((ROOT / "scenarios" / "sweeps").glob("*.toml"))
-SHRINK = ["listeners.count=200", "artists.count=40", "run.epochs=3"]
+SHRINK = ["listeners.count=200", "artists.count=40", "run.epochs=3", "outputs.save_streams=true"]
 BIG = {"large", "xl", "trecs_workload"}
 LIBRARY = {"user_centric", "artist_centric", "threshold_2024", "no_recommender", "popularity_recommender",
            "oracle_recommender", "bpr_recommender", "exploration_boost", "adaptive_artists",
@@ -79,8 +80,12 @@ def test_scenario_runs_when_shrunk(path, tmp_path):
     from streamsim.studies import runner
 
     scenario = config.load(path, SHRINK)
-    metrics = runner.load_run(runner.run(scenario, tmp_path, run_id="shrunk"))["metrics"]
+    run_dir = runner.run(scenario, tmp_path, run_id="shrunk")
+    metrics = runner.load_run(run_dir)["metrics"]
     assert len(metrics) == 3
+    settled = pd.read_parquet(run_dir / "settlement.parquet")      # the streams export works everywhere
+    assert list(settled["epoch"]) == [0, 1, 2]
+    np.testing.assert_allclose(settled["pool"], metrics["pool"], rtol=1e-12)
     assert metrics["streams"].sum() > 0
     last = metrics.iloc[-1]
     assert not pd.isna(last["payout_gini_pro_rata"])

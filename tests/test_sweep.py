@@ -111,6 +111,22 @@ def test_plan_rejects_bad_sweeps_before_running(tmp_path):
         sweep.plan(bad)
 
 
+def test_sweep_files_are_strict_about_numbers_through_the_cli(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('replications = true\nseed = 1.5\n[grid]\n"listeners.count" = [100, true]\n', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "streamsim", "sweep", str(bad), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    err = " ".join(proc.stderr.split())
+    assert "replications: got True, expected: an integer in [1, 10000]" in err
+    assert "seed: got 1.5, expected: an integer" in err
+    assert not (tmp_path / "out").exists()
+    bad.write_text('[grid]\n"listeners.count" = [100, true]\n', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "streamsim", "sweep", str(bad), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "listeners.count: got True, expected: an integer" in " ".join(proc.stderr.split())
+
+
 def _complete(out: Path) -> dict[str, float]:
     runs = out / "runs" / "tiny"
     if not runs.is_dir():

@@ -148,7 +148,8 @@ def popular_with_variance(n_users: int, candidates: np.ndarray, pop: np.ndarray,
     for s in range(0, n_users, USER_BLOCK):
         m = min(USER_BLOCK, n_users - s)
         if temperature > 0:
-            score = logp[None, :] / temperature + rng.gumbel(size=(m, len(candidates)))
+            # logp / T + Gumbel, scaled by T > 0 (the same order): no overflow at a tiny T
+            score = logp[None, :] + temperature * rng.gumbel(size=(m, len(candidates)))
         else:
             score = np.broadcast_to(logp + 1e-9 * rng.random(len(candidates)), (m, len(candidates)))
         top = np.argpartition(-score, k_eff - 1, axis=1)[:, :k_eff]

@@ -5,6 +5,10 @@ a unit and a valid range, so an empty file is the baseline. Files and command-li
 (``--set section.key=value``) go through the same validation before any work starts; a bad
 scenario raises :class:`ScenarioError`, which lists every problem with its dotted key, the
 offending value and what was expected.
+
+Types are strict: a number field takes a number and nothing else (``true`` is not 1, ``"5"``
+is not 5), an integer field takes an integer (``1.5`` and ``5.0`` are refused), while a float
+field also takes an integer (TOML writes ``5`` for 5.0).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Annotated, Any, Literal
 import tomli_w
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
+from pydantic.fields import FieldInfo
 
 from streamsim.core.codes import CHANNELS
 from streamsim.core.registry import PAYOUT_RULES, RECOMMENDERS, Registry
@@ -32,9 +37,9 @@ def _registered(registry: Registry, value: str) -> str:
 
 
 class Section(BaseModel):
-    """Base of every section: unknown keys are errors and values are frozen after load."""
+    """Base of every section: unknown keys are errors, types are strict, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
 
 
 class RunConfig(Section):
@@ -296,7 +301,7 @@ class RecommenderConfig(Section):
     regularization: float = Field(1.0, ge=0.0, le=1e4,
                                   description="L2 penalty (unscaled lambda, confidence units); "
                                               "chosen on Last.fm and the simulator, docs/MODEL.md section 4")
-    alpha: float = Field(5.0, gt=0.0, le=1e6,
+    alpha: float = Field(5.0, ge=1e-3, le=1e6,
                          description="confidence weight of the play signal: c = 1 + alpha*w(r)")
     weighting: Literal["linear", "log"] = Field("log", description="w(r): r (linear) or log1p(r) (log)")
     solver: Literal["cg", "cholesky"] = Field("cg", description="per-row solve")
@@ -333,6 +338,16 @@ class RecommenderConfig(Section):
     @classmethod
     def _known_kind(cls, value: str) -> str:
         return _registered(RECOMMENDERS, value)
+
+    @model_validator(mode="after")
+    def _bpr_decay_shrinks(self) -> RecommenderConfig:
+        # Each BPR step multiplies a factor by (1 - learning_rate * bpr_regularization) before the
+        # gradient: at 1 or more it flips sign and grows every step, and the factors overflow.
+        if self.learning_rate * self.bpr_regularization >= 1.0:
+            raise ValueError(f"learning_rate * bpr_regularization must be below 1 (got "
+                             f"{self.learning_rate:g} * {self.bpr_regularization:g}); BPR's weight decay "
+                             f"would flip the factors' sign and make them grow without bound")
+        return self
 
 
 class ArtistCentricConfig(Section):
@@ -405,7 +420,8 @@ class OutputsConfig(Section):
     """What a run writes."""
 
     root: str = Field("outputs", description="folder under which runs are written")
-    save_streams: bool = Field(False, description="also write streams.parquet and listeners.parquet")
+    save_streams: bool = Field(False, description="also write streams, listeners, tracks and settlement .parquet "
+                                                 "(the inputs of every payout rule, to audit them)")
     artists_table: bool = Field(True, description="write artists.parquet")
 
 
@@ -445,14 +461,106 @@ class ScenarioError(Exception):
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
 
-def _describe(err: dict[str, Any]) -> str:
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return f"{key}: unknown key (value {err['input']!r}); check the spelling against docs/MODEL.md"
-    if err["type"] == "missing":
-        return f"{key}: missing"
-    return f"{key}: got {err['input']!r}, expected: {msg}"
+TYPE_NAMES = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
+              "string_type": "a string", "literal_error": None}
+"""What a value of each pydantic type error should have been (None: the message says it)."""
+
+
+def field_range(field: FieldInfo) -> str:
+    """A field's bounds as an interval, e.g. ``[1, 20000000]`` or ``(30.0, 1800.0]``; "" if none."""
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in field.metadata:
+        for attr, is_open, is_lo in (("ge", False, True), ("gt", True, True), ("le", False, False),
+                                     ("lt", True, False)):
+            v = getattr(m, attr, None)
+            if v is not None:
+                if is_lo:
+                    lo, lo_open = v, is_open
+                else:
+                    hi, hi_open = v, is_open
+    if lo is None and hi is None:
+        return ""
+    left = "(" if lo_open else "["
+    right = ")" if hi_open else "]"
+    return f"{left}{'' if lo is None else lo}, {'' if hi is None else hi}{right}"
+
+
+def _leaf(loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[tuple[str, ...], FieldInfo | None]:
+    """The field of ``model`` an error location points at: (its dotted path, its FieldInfo).
+
+    Parts of ``loc`` after a leaf field are union branch tags (``float``, ``literal['auto']``)
+    and are dropped. (loc, None) when the location is a section or unknown.
+    """
+    for i, part in enumerate(loc):
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return tuple(map(str, loc)), None
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+            continue
+        return tuple(map(str, loc[: i + 1])), field
+    return tuple(map(str, loc)), None
+
+
+def _expected(field: FieldInfo, errors: list[dict[str, Any]]) -> str:
+    """What a field takes, in words: its type (every union branch) and its range."""
+    words = []
+    for err in errors:
+        word = TYPE_NAMES.get(err["type"], "")
+        if word is None or (not word and err["type"] not in ("greater_than", "greater_than_equal",
+                                                             "less_than", "less_than_equal")):
+            word = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+        if not word:
+            word = "a number" if field.annotation is float else "an integer"
+        if word not in words:
+            words.append(word)
+    bounds = field_range(field)
+    text = " or ".join(words) + (f" in {bounds}" if bounds else "")
+    value = errors[0]["input"]
+    if isinstance(value, bool) and field.annotation is not bool:
+        text += " (true/false is not a number)"
+    elif isinstance(value, float) and "an integer" in words:
+        text += " (write a whole number without a decimal point)"
+    elif isinstance(value, str) and words[0] in ("an integer", "a number"):
+        text += " (a quoted string is not a number)"
+    return text
+
+
+def describe_errors(errors: list[dict[str, Any]], model: type[BaseModel] | None = None) -> list[str]:
+    """One readable line per pydantic error: the dotted key, the value given and what was expected.
+
+    Errors on the branches of one union field (``payouts.scale``: a number or "auto") are
+    merged into one line. ``model`` is the validated model (default: :class:`Scenario`).
+    """
+    model = model or Scenario
+    by_field: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    lines: list[str | tuple[str, ...]] = []
+    for err in errors:
+        path, field = _leaf(err["loc"], model)
+        key = ".".join(path) or "(top level)"
+        if isinstance(err.get("input"), dict) and err["type"] != "extra_forbidden":
+            err = {**err, "input": "{...}"}
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key (value {err['input']!r}); check the spelling against docs/MODEL.md")
+        elif err["type"] == "missing":
+            lines.append(f"{key}: missing")
+        elif field is None or err["type"] == "value_error":
+            lines.append(f"{key}: got {err['input']!r}, expected: {err['msg'].removeprefix('Value error, ')}")
+        else:
+            if path not in by_field:
+                by_field[path] = []
+                lines.append(path)
+            by_field[path].append(err)
+    out = []
+    for line in lines:
+        if isinstance(line, tuple):
+            errs = by_field[line]
+            field = _leaf(errs[0]["loc"], model)[1]
+            line = f"{'.'.join(line)}: got {errs[0]['input']!r}, expected: {_expected(field, errs)}"
+        out.append(line)
+    return out
 
 
 def validate(data: dict[str, Any], source: str = "scenario") -> Scenario:
@@ -460,12 +568,7 @@ def validate(data: dict[str, Any], source: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            if isinstance(err.get("input"), dict) and err["type"] != "extra_forbidden":
-                err = {**err, "input": "{...}"}
-            problems.append(_describe(err))
-        raise ScenarioError(problems, source) from None
+        raise ScenarioError(describe_errors(exc.errors(include_url=False)), source) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:

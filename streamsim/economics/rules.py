@@ -128,17 +128,43 @@ def user_centric(table: StreamTable, contribution: np.ndarray, n_tracks: int) ->
     return paid
 
 
+@dataclass(frozen=True)
+class ArtistCentricBars:
+    """The artist-centric rule's bars for one epoch, in simulated units.
+
+    Attributes:
+        artist_streams: streams an artist needs this epoch to be boosted.
+        artist_listeners: unique listeners an artist needs this epoch to be boosted.
+        listener_cap: streams of one listener this epoch above which their streams are scaled down.
+    """
+
+    artist_streams: float
+    artist_listeners: float
+    listener_cap: float
+
+    @classmethod
+    def of(cls, cfg: PayoutsConfig, scale: Scale) -> ArtistCentricBars:
+        """The monthly real-world bars of ``cfg.artist_centric`` for one epoch of this platform.
+
+        The artist bars are multiplied by ``scale.artist``; the cap is per account and is not.
+        """
+        ac = cfg.artist_centric
+        return cls(ac.min_monthly_streams * scale.artist / EPOCHS_PER_MONTH,
+                   ac.min_monthly_listeners * scale.artist / EPOCHS_PER_MONTH,
+                   ac.listener_cap / EPOCHS_PER_MONTH)
+
+
 def artist_centric(table: StreamTable, pool: float, n_tracks: int, n_artists: int,
                    cfg: PayoutsConfig, scale: Scale) -> np.ndarray:
     """Deezer/UMG 2023: boosted artists and sought streams count more; heavy listeners are capped.
 
     A stream's weight is ``sought_boost`` if sought (else 1), times ``artist_boost`` if its
-    artist reached both monthly bars this epoch (streams and unique listeners, scaled by
-    ``scale.artist`` and divided by 52/12), times ``cap / s_l`` for a listener whose ``s_l``
-    streams exceed the cap (monthly cap / (52/12), a per-account bar that is not platform-
-    scaled), so such a listener's streams count as the cap. The pool is split by weight.
+    artist reached both bars this epoch (:class:`ArtistCentricBars`: streams and unique
+    listeners), times ``cap / s_l`` for a listener whose ``s_l`` streams exceed the cap, so
+    such a listener's streams count as the cap. The pool is split by weight.
     """
     ac = cfg.artist_centric
+    bars = ArtistCentricBars.of(cfg, scale)
     n_listeners = int(table.listener.max(initial=-1)) + 1
     art_streams = sum_by(table.artist, table.streams, n_artists)
     lis, art = table.listener, table.artist
@@ -146,13 +172,11 @@ def artist_centric(table: StreamTable, pool: float, n_tracks: int, n_artists: in
     if not streamed.all():
         lis, art = lis[streamed], art[streamed]
     art_listeners, _ = distinct_counts(lis, art, n_listeners, n_artists)
-    boosted = ((art_streams >= ac.min_monthly_streams * scale.artist / EPOCHS_PER_MONTH)
-               & (art_listeners >= ac.min_monthly_listeners * scale.artist / EPOCHS_PER_MONTH))
+    boosted = (art_streams >= bars.artist_streams) & (art_listeners >= bars.artist_listeners)
     weight = table.streams + (ac.sought_boost - 1.0) * table.sought
     weight = weight * np.where(boosted[table.artist], ac.artist_boost, 1.0)
-    cap = ac.listener_cap / EPOCHS_PER_MONTH
     per_listener = sum_by(table.listener, table.streams, n_listeners)
-    factor = np.minimum(1.0, np.divide(cap, per_listener, out=np.ones(len(per_listener)),
+    factor = np.minimum(1.0, np.divide(bars.listener_cap, per_listener, out=np.ones(len(per_listener)),
                                        where=per_listener > 0))
     weight = weight * factor[table.listener]
     return _share(sum_by(table.track, weight, n_tracks), pool)

@@ -11,26 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from streamsim.core.config import Scenario
-
-
-def _range(field) -> str:
-    lo = hi = None
-    lo_open = hi_open = False
-    for m in field.metadata:
-        for attr, is_open, is_lo in (("ge", False, True), ("gt", True, True), ("le", False, False),
-                                     ("lt", True, False)):
-            v = getattr(m, attr, None)
-            if v is not None:
-                if is_lo:
-                    lo, lo_open = v, is_open
-                else:
-                    hi, hi_open = v, is_open
-    if lo is None and hi is None:
-        return ""
-    left = "(" if lo_open else "["
-    right = ")" if hi_open else "]"
-    return f"{left}{'' if lo is None else lo}, {'' if hi is None else hi}{right}"
+from streamsim.core.config import Scenario, field_range
 
 
 def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str]]:
@@ -42,7 +23,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str]
             rows += _rows(ann, key + ".")
             continue
         default: Any = field.default
-        rows.append((key, repr(default) if isinstance(default, str) else str(default), _range(field),
+        rows.append((key, repr(default) if isinstance(default, str) else str(default), field_range(field),
                      (field.description or "").replace("|", "/")))
     return rows
 

@@ -149,12 +149,14 @@ class StreamingModel(mesa.Model):
             if self.recommender is not None:
                 self.recommender.observe(events.track, self.ledger.completed)
         with self._phase("payouts"):
-            revenue = money.listener_revenue(self.listeners.premium, self.listeners.active, sc.payouts)
+            settled_active = self.listeners.active.copy()   # churn and arrivals come after settlement
+            revenue = money.listener_revenue(self.listeners.premium, settled_active, sc.payouts)
             table = self.ledger.streams_table()
             scale = self.payout_scale()
+            trailing = self.ledger.track_streams_window(len(self.catalog))
+            history = min(t + 1, sc.payouts.threshold.window_epochs)
             settlement = settle_all(table, revenue, len(self.catalog), self.artists.n, sc.payouts,
-                                    self.ledger.track_streams_window(len(self.catalog)), scale,
-                                    history_epochs=min(t + 1, sc.payouts.threshold.window_epochs))
+                                    trailing, scale, history_epochs=history)
         with self._phase("adapt"):
             self.artists.adapt(t, settlement[sc.payouts.active], self.ledger.track_streams_last,
                                self.ledger.track_plays_last, self.ledger.track_early_skips_last, rng("adapt"))
@@ -164,9 +166,10 @@ class StreamingModel(mesa.Model):
             served = Served(slates.personalised_users, slates.personalised_items)
             record = EpochRecord(
                 epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,
-                table=table, settlement=settlement, revenue=revenue,
+                table=table, settlement=settlement, revenue=revenue, settled_active=settled_active,
                 pool=money.pool_of(revenue, sc.payouts),
                 scale=money.Scale.of(scale, len(self.catalog), self.artists.n),
+                trailing_streams=trailing, history_epochs=history,
                 fit_seconds=fit.seconds, fit_loss=fit.loss,
                 new_tracks=new_tracks, new_artists=new_artists, arrivals=arrivals, churned=churned,
                 served=served, served_before=self._served,

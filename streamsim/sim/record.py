@@ -76,7 +76,11 @@ class EpochRecord:
         settlement: {rule: float64[T]} payout per track under every registered rule.
         revenue: float64[L0] gross revenue this epoch of each listener who existed when the epoch
             was settled (this epoch's arrivals join after); pool: the rights-holder pool.
+        settled_active: bool[L0] which of them were active (bots included) when settled: the
+            revenue's input, before this epoch's churn.
         scale: the platform-size scale of real-world bars this epoch.
+        trailing_streams: int64[T] streams of each track over the threshold rule's window, this
+            epoch included; history_epochs: epochs of history behind it (the bar is pro-rated).
         fit_seconds, fit_loss: what the recommender's fit cost and reached (NaN before a fit).
         new_tracks: ids of this epoch's releases; new_artists: ids of this epoch's entrants.
         arrivals, churned: listeners who joined and who left in this epoch's update.
@@ -96,8 +100,11 @@ class EpochRecord:
     table: StreamTable
     settlement: dict[str, np.ndarray]
     revenue: np.ndarray
+    settled_active: np.ndarray
     pool: float
     scale: Scale
+    trailing_streams: np.ndarray
+    history_epochs: int
     fit_seconds: float
     fit_loss: float
     new_tracks: np.ndarray

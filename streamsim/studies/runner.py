@@ -111,27 +111,35 @@ class _Tables:
 
 
 class _StreamsExport:
-    """With ``outputs.save_streams``: the streams and revenue needed to recompute payouts."""
+    """With ``outputs.save_streams``: every epoch's settlement tables (``studies.streams_export``),
+    appended to the run folder's files as the run goes, or kept in memory without a folder."""
 
-    def __init__(self):
-        self.streams: list[pd.DataFrame] = []
-        self.listeners: list[pd.DataFrame] = []
+    def __init__(self, scenario: Scenario, folder: Path | None = None):
+        from streamsim.studies.streams_export import FILES, StreamsWriter
+
+        self.cfg = scenario.payouts
+        self.writer = StreamsWriter(folder) if folder is not None else None
+        self.tables: dict[str, list] = {name: [] for name in FILES}
 
     def on_record(self, record: EpochRecord) -> None:
-        table = record.table
-        frame = pd.DataFrame({"listener_id": table.listener, "artist_id": table.artist,
-                              "streams": table.streams, "sought_streams": table.sought})
-        frame = frame.groupby(["listener_id", "artist_id"], as_index=False, sort=True).sum()
-        frame.insert(0, "epoch", np.int32(record.epoch))
-        self.streams.append(frame)
-        lis = record.listeners
-        n = len(lis.active)
-        revenue = np.zeros(n)
-        revenue[: len(record.revenue)] = record.revenue   # this epoch's arrivals paid nothing yet
-        self.listeners.append(pd.DataFrame({
-            "epoch": np.full(n, record.epoch, np.int32), "listener_id": np.arange(n, dtype=np.int32),
-            "tier": np.where(lis.premium, "premium", "ad_supported"),
-            "revenue_contribution": revenue, "active": lis.active}))
+        from streamsim.studies.streams_export import settlement_tables
+
+        tables = settlement_tables(record, self.cfg)
+        if self.writer is not None:
+            self.writer.write(tables)
+        else:
+            for name, table in tables.items():
+                self.tables[name].append(table)
+
+    def on_end(self, model) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The tables kept in memory, one frame each (empty when written to a folder)."""
+        import pyarrow as pa
+
+        return {name: pa.concat_tables(parts).to_pandas() for name, parts in self.tables.items() if parts}
 
 
 @dataclass
@@ -144,7 +152,8 @@ class Result:
         artists: one row per artist per epoch, or None with ``outputs.artists_table = false``.
         model: the model after the last epoch (its populations, catalog, ledger, recommender).
         seconds: wall seconds per phase, plus "setup" and "total".
-        streams, listeners: the exported streams and revenue with ``outputs.save_streams``.
+        streams, listeners, tracks, settlement: the streams export with ``outputs.save_streams``
+            (docs/MODEL.md, "Auditing the payouts"), when kept in memory.
         path, manifest: the run folder and its manifest, once saved or read back.
     """
 
@@ -155,6 +164,8 @@ class Result:
     seconds: dict[str, float]
     streams: pd.DataFrame | None = None
     listeners: pd.DataFrame | None = None
+    tracks: pd.DataFrame | None = None
+    settlement: pd.DataFrame | None = None
     path: Path | None = None
     manifest: dict | None = None
 
@@ -169,7 +180,7 @@ class Result:
 
 def simulate(scenario: Scenario, epochs: int | None = None, recommender=None,
              observers: tuple[Observer, ...] = (), progress: bool = False,
-             n_threads: int | None = None) -> Result:
+             n_threads: int | None = None, streams_to: Path | None = None) -> Result:
     """Simulate a scenario in memory and return its tables and model.
 
     Args:
@@ -179,6 +190,8 @@ def simulate(scenario: Scenario, epochs: int | None = None, recommender=None,
         observers: called with every epoch's record (and ``on_end(model)`` if they have it).
         progress: draw a progress bar on stderr (only on a terminal).
         n_threads: numba threads (results do not depend on it).
+        streams_to: with ``outputs.save_streams``, append the streams export to this folder's
+            files epoch by epoch instead of keeping it in memory (how a run writes it).
     """
     from streamsim.present.progress import EpochProgress
     from streamsim.sim.model import StreamingModel  # heavy imports (numba kernels) only when running
@@ -186,7 +199,7 @@ def simulate(scenario: Scenario, epochs: int | None = None, recommender=None,
     if epochs is not None:
         scenario = scenario.replace(**{"run.epochs": epochs})
     started = time.perf_counter()
-    export = _StreamsExport() if scenario.outputs.save_streams else None
+    export = _StreamsExport(scenario, streams_to) if scenario.outputs.save_streams else None
     with EpochProgress(scenario, enabled=progress) as bar:
         tables = _Tables(scenario, bar)
         watchers = [tables, *([export] if export else []), *observers]
@@ -205,9 +218,8 @@ def simulate(scenario: Scenario, epochs: int | None = None, recommender=None,
     artists = (pd.concat([pd.DataFrame(t) for t in tables.artists], ignore_index=True)
                if scenario.outputs.artists_table else None)
     seconds = {"setup": setup, **dict(model.timings), "total": time.perf_counter() - started}
-    return Result(scenario, pd.DataFrame(tables.rows), artists, model, seconds,
-                  pd.concat(export.streams, ignore_index=True) if export else None,
-                  pd.concat(export.listeners, ignore_index=True) if export else None)
+    frames = export.frames() if export is not None else {}
+    return Result(scenario, pd.DataFrame(tables.rows), artists, model, seconds, **frames)
 
 
 def _start(scenario: Scenario, out_root: str | Path | None, run_id: str | None) -> tuple[Path, Path, dict]:
@@ -240,9 +252,9 @@ def _write_tables(folder: Path, result: Result) -> None:
     write_parquet(folder / "metrics.parquet", result.metrics)
     if result.artists is not None:
         write_parquet(folder / "artists.parquet", result.artists)
-    if result.streams is not None:
-        write_parquet(folder / "streams.parquet", result.streams)
-        write_parquet(folder / "listeners.parquet", result.listeners)
+    for name in ("streams", "listeners", "tracks", "settlement"):
+        if getattr(result, name) is not None:
+            write_parquet(folder / f"{name}.parquet", getattr(result, name))
 
 
 def _finish(partial: Path, final: Path, manifest: dict, seconds: dict[str, float]) -> Path:
@@ -267,7 +279,8 @@ def run(scenario: Scenario, out_root: str | Path | None = None, quiet: bool = Tr
     """
     partial, final, manifest = _start(scenario, out_root, run_id)
     try:
-        result = simulate(scenario, observers=observers, progress=not quiet, n_threads=n_threads)
+        result = simulate(scenario, observers=observers, progress=not quiet, n_threads=n_threads,
+                          streams_to=partial)
         _write_tables(partial, result)
     except BaseException as exc:
         manifest.update(status="failed", finished=_now(), error=f"{type(exc).__name__}: {exc}")

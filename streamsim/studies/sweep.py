@@ -69,9 +69,9 @@ Values = list[Any]
 
 
 class SweepFile(BaseModel):
-    """The schema of a sweep file; unknown keys are errors."""
+    """The schema of a sweep file; unknown keys are errors, numbers are strict (as in a scenario)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     base: str | None = Field(None, description="base scenario, relative to the sweep file; none = defaults")
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", description="sweep name (default: file stem)")
@@ -180,13 +180,10 @@ def read_sweep(path: str | Path) -> SweepFile:
     try:
         return SweepFile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            if err["type"] == "extra_forbidden":
-                problems.append(f"{key}: unknown key; expected one of {', '.join(SweepFile.model_fields)}")
-            else:
-                problems.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
+        errors = exc.errors(include_url=False)
+        problems = [f"{'.'.join(map(str, e['loc']))}: unknown key; expected one of {', '.join(SweepFile.model_fields)}"
+                    for e in errors if e["type"] == "extra_forbidden"]
+        problems += config.describe_errors([e for e in errors if e["type"] != "extra_forbidden"], SweepFile)
         raise ScenarioError(problems, str(path)) from None
 
 

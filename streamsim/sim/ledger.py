@@ -44,7 +44,8 @@ class Ledger:
         track_streams_total: streams of each track since epoch 0 (int64).
         track_streams_last: streams of each track in the last epoch.
         track_streams_prev: streams of each track in the epoch before.
-        track_plays_last, track_early_skips_last: plays and early skips (< 30 s, not completed).
+        track_plays_last, track_early_skips_last: plays and early skips (before the stream
+            threshold and not completed).
         listener_plays_total: plays of each listener since it joined.
     """
 
@@ -112,14 +113,13 @@ class Ledger:
             old_ids, old_counts = self._window_streams.popleft()
             self._window_total[old_ids] -= old_counts
 
-        signal = np.where(self.stream, np.minimum(events.seconds / np.maximum(length, 1.0), 1.0),
-                          np.float32(self.skip_signal)).astype(np.float32)
+        signal = np.where(early, np.float32(self.skip_signal),
+                          np.minimum(events.seconds / np.maximum(length, 1.0), 1.0)).astype(np.float32)
         keep = signal != 0
         shape = (n_listeners, n_tracks)
         delta = sp.csr_matrix((signal[keep], (events.listener[keep], events.track[keep])), shape=shape,
                               dtype=np.float32)
         R = _resize(self._R, shape) * np.float32(self.decay) + delta
-        R.data[R.data < 0] = 0
         R.eliminate_zeros()
         R.sort_indices()
         self._R = R.astype(np.float32)
@@ -132,7 +132,12 @@ class Ledger:
         self._last_heard = last
 
     def interactions(self, n_listeners: int | None = None, n_tracks: int | None = None) -> sp.csr_matrix:
-        """The decayed listener x track matrix (float32, entries > 0), padded to the given shape."""
+        """The decayed listener x track matrix (float32), padded to the given shape.
+
+        Entries > 0 are plays; entries < 0 are pairs whose early skips (``skip_signal`` < 0
+        each) outweigh their decayed plays: dislikes, in `implicit`'s sense (preference 0,
+        confidence from the magnitude). With ``skip_signal`` = 0 every entry is > 0.
+        """
         shape = (n_listeners or self._R.shape[0], n_tracks or self._R.shape[1])
         return _resize(self._R, shape)
 

@@ -119,6 +119,7 @@ class StreamingModel(mesa.Model):
             self.world.drift(rng("drift"))
             self.ledger.extend(self.listeners.n, len(self.catalog))
         fit = FitInfo(0.0, float("nan"))
+        matrix = None
         with self._phase("fit"):
             if self.recommender is not None:
                 ctx = FitContext(t, self.catalog, self.listeners.taste, sc.listeners.behaviour.w_taste,
@@ -156,7 +157,7 @@ class StreamingModel(mesa.Model):
             arrivals, churned = self.listeners.update(events, self.catalog, t, rng("update"))
         with self._phase("metrics"):
             metric_seed = int(rng("metrics").integers(2**31 - 1))
-            served = Served(slates.personalised_users, slates.personalised_items)
+            served = Served(slates.personalised_users, slates.personalised_items, matrix)
             oracle_users, oracle_utility = oracle_evaluation(self, served, metric_seed)
             record = EpochRecord(
                 epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,

@@ -339,6 +339,14 @@ def _churn_rate(v: EpochView) -> float:
     return _safe_div(v.record.churned, v.at_start)
 
 
+@metric("premium_share", "share of listeners (0-1)", "premium share",
+        "paying listeners / active listeners, at the end of the epoch (after tier moves)", LISTENERS,
+        headline=True)
+def _premium_share(v: EpochView) -> float:
+    act = np.asarray(v.record.listeners.active, bool)
+    return float(np.mean(np.asarray(v.record.listeners.premium)[act])) if act.any() else 0.0
+
+
 # -- recommender --------------------------------------------------------------------------------------
 @metric("rec_fit_seconds", "seconds", "recommender fit time", "FitInfo.seconds (wall time: not reproducible)",
         RECOMMENDER, headline=True, progress="{:.2f}s")

@@ -144,7 +144,8 @@ class StreamingModel(mesa.Model):
             if self.recommender is not None:
                 self.recommender.observe(events.track, self.ledger.completed)
         with self._phase("payouts"):
-            revenue = money.listener_revenue(self.listeners.premium, self.listeners.active, sc.payouts)
+            revenue = money.listener_revenue(self.listeners.premium, self.listeners.active, sc.payouts,
+                                             self.listeners.ad_weight())
             table = self.ledger.streams_table()
             scale = self.payout_scale()
             settlement = settle_all(table, revenue, len(self.catalog), self.artists.n, sc.payouts,

@@ -132,6 +132,8 @@ def test_word_of_mouth_arrivals_rise_with_satisfaction():
     assert more == pytest.approx(5000 * shifted_rate(0.02, eng.referral_slope * 0.5)) and more > 100
     pop.satisfaction[:] = eng.reference_satisfaction - 0.5
     assert pop.referrals() < 100
+    pop.satisfaction[::2] = eng.reference_satisfaction + 1.0      # the mean satisfaction is what counts
+    assert pop.referrals() == pytest.approx(5000 * shifted_rate(0.02, eng.referral_slope * 0.25))
     new, _ = pop.update(Events.empty(), catalog, 0, np.random.default_rng(0))
     assert abs(new - pop.referrals() * 5000 / pop.active.sum()) < 5 * np.sqrt(100)
     # arrivals start from the budget and mix they were drawn with

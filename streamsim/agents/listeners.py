@@ -431,12 +431,15 @@ class ListenerPopulation(mesa.Agent):
         self.mix[rated] = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
 
     def referrals(self) -> float:
-        """Expected arrivals: ``Σ over active humans of σ(logit(arrival_rate) + k_ref·ΔS)`` (word of
-        mouth: each listener brings a new one with a chance that rises with satisfaction)."""
+        """Expected arrivals (word of mouth): ``N·σ(logit(arrival_rate) + k_ref·(S̄ − S_ref))`` with N
+        the active humans and S̄ their mean satisfaction, so that a platform serving its listeners
+        as well as the reference grows at ``arrival_rate``."""
         humans = self.active & ~self.is_bot
-        eng = self.cfg.engagement
-        ds = self._relative_satisfaction()[humans]
-        return float(np.sum(shifted_rate(self.cfg.arrival_rate, eng.referral_slope * ds)))
+        n = int(humans.sum())
+        if n == 0:
+            return 0.0
+        ds = float(np.mean(self._relative_satisfaction()[humans]))
+        return n * float(shifted_rate(self.cfg.arrival_rate, self.cfg.engagement.referral_slope * ds))
 
     def ad_weight(self) -> np.ndarray:
         """Each listener's listening budget over the one drawn at arrival (1 for bots and for an

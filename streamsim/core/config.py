@@ -165,7 +165,8 @@ class BehaviourConfig(Section):
     save_utility: float = Field(2.3, ge=-100, le=100,
                                 description="utility above which a completed track is saved")
     skip_signal: float = Field(0.0, ge=-1.0, le=0.0,
-                               description="interaction value recorded for an early skip (<= 0)")
+                               description="interaction value recorded for an early skip (<= 0); an entry "
+                                           "that ends negative is a dislike (ALS: preference 0, as implicit)")
     skip_time_scale_s: float = Field(4.0, gt=0.0, le=600.0,
                                      description="mean (s) of the exponential early-skip moment, "
                                                  "truncated at 30 s")
@@ -178,7 +179,7 @@ class EngagementConfig(Section):
     constant share of the active listeners."""
 
     reference_satisfaction: float = Field(
-        1.4, ge=-100.0, le=100.0,
+        1.6, ge=-100.0, le=100.0,
         description="satisfaction at which budgets, tier moves and referrals take their base values "
                     "(utility units; about the baseline's steady state)")
     budget_slope: float = Field(0.3, ge=0.0, le=10.0,
@@ -226,7 +227,7 @@ class ListenersConfig(Section):
     satisfaction_rate: Probability = Field(0.3, description="EMA weight of the latest epoch")
     churn_k0: float = Field(-3.0, ge=-50, le=50, description="weekly churn hazard intercept (logit)")
     churn_k1: float = Field(2.0, ge=-50, le=50, description="churn hazard slope on satisfaction")
-    arrival_rate: float = Field(0.008, ge=0.0, le=1.0,
+    arrival_rate: float = Field(0.006, ge=0.0, le=1.0,
                                 description="new listeners per epoch, as a share of active ones at the "
                                             "reference satisfaction (engagement.referral_slope moves it)")
     cf_min_interactions: int = Field(10, ge=0, le=10_000,
@@ -234,7 +235,7 @@ class ListenersConfig(Section):
     skip_frustration: float = Field(1.0, ge=0.0, le=100.0,
                                     description="satisfaction lost per unit share of early skips")
     initial_satisfaction: float = Field(
-        1.0, ge=-100.0, le=100.0, description="satisfaction of the epoch-0 population before it listens "
+        1.6, ge=-100.0, le=100.0, description="satisfaction of the epoch-0 population before it listens "
                                              "(utility units; about the default steady state)")
     initial_library: int = Field(30, ge=0, le=10_000,
                                  description="tracks saved before epoch 0 (the collection listeners bring)")

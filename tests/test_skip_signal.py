@@ -1,5 +1,6 @@
 """Early skips as negative feedback (``skip_signal``) with `implicit`'s semantics, and the one
-stream threshold that the ledger, listeners and stream farms read."""
+stream threshold that the ledger, listeners and stream farms read. (The ALS solves and loss with
+negative entries are checked against `implicit` in tests/test_als.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from streamsim.agents.world import World
 from streamsim.core import config
 from streamsim.core.codes import Channel
 from streamsim.core.events import Events
-from streamsim.recommender.als import ALS, _prepare, als_loss, fit_als, solve_rows
+from streamsim.recommender.als import ALS, fit_als
 from streamsim.recommender.base import FitContext, positive
 from streamsim.sim.ledger import Ledger
 
@@ -62,37 +63,6 @@ def test_without_a_skip_signal_every_entry_is_a_play():
     led.record(events([0, 0, 1], [0, 1, 1], [3.0, 200.0, 29.0]), catalog([200.0, 200.0]), 2, 0)
     R = led.interactions()
     assert (R.data > 0).all() and R.nnz == 1 and R[0, 1] == pytest.approx(1.0)
-
-
-def test_cg_half_step_with_dislikes_matches_implicit():
-    ref = pytest.importorskip("implicit.cpu.als")
-    m = signed_matrix(1)
-    rng = np.random.default_rng(2)
-    X, Y = rng.random((m.shape[0], 12), dtype=np.float32) * 0.1, rng.random((m.shape[1], 12), dtype=np.float32) * 0.1
-    X_ref = X.copy()
-    ref.least_squares_cg(sp.csr_matrix(m * np.float32(20.0)), X_ref, Y, 0.05, cg_steps=3)
-    solve_rows(_prepare(m), X, Y, 0.05, 20.0, cg_steps=3)
-    np.testing.assert_allclose(X, X_ref, rtol=1e-3, atol=1e-3 * np.abs(X_ref).max())
-
-
-def test_exact_solve_with_dislikes_matches_implicit():
-    ref = pytest.importorskip("implicit.cpu.als")
-    m = signed_matrix(3)
-    rng = np.random.default_rng(4)
-    X, Y = rng.random((m.shape[0], 8), dtype=np.float32) * 0.1, rng.random((m.shape[1], 8), dtype=np.float32) * 0.1
-    X_ref = X.astype(np.float64)
-    ref.least_squares(sp.csr_matrix(m * np.float32(20.0)), X_ref, Y.astype(np.float64), 0.1)
-    solve_rows(_prepare(m), X, Y, 0.1, 20.0, solver="cholesky")
-    np.testing.assert_allclose(X, X_ref, rtol=2e-4, atol=2e-5)
-
-
-def test_loss_with_dislikes_matches_implicit():
-    als = pytest.importorskip("implicit.cpu._als")
-    m = signed_matrix(5)
-    rng = np.random.default_rng(6)
-    X, Y = rng.random((m.shape[0], 8), dtype=np.float32) * 0.1, rng.random((m.shape[1], 8), dtype=np.float32) * 0.1
-    theirs = als.calculate_loss(sp.csr_matrix(m * np.float32(20.0)), X, Y, 0.1, num_threads=1)
-    assert als_loss(m, X, Y, 0.1, 20.0) == pytest.approx(theirs, rel=1e-5)
 
 
 def test_a_dislike_pulls_the_prediction_of_a_promising_item_towards_zero():

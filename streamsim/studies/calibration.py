@@ -234,7 +234,8 @@ def rows_from(metrics, tally: Tally, scenario: Scenario) -> list[dict[str, str]]
     rec = [k for k in pr if k != "popularity"]
     if rec and "popularity" in pr:
         better = pr[rec[0]] < pr["popularity"]
-        rows.append(dict(id="C10", what="expected percentile rank of held-out streams: recommender vs popularity",
+        rows.append(dict(id="C10", what="expected percentile rank of held-out streams of unseen items: "
+                                        "recommender vs popularity",
                          measured=f"{rec[0]} {_pct(pr[rec[0]])} vs popularity {_pct(pr['popularity'])}",
                          band="recommender clearly lower", status="pass" if better else "out of band"))
     else:

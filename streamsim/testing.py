@@ -24,7 +24,7 @@ from streamsim.agents.listeners import ListenerPopulation
 from streamsim.agents.listening import listen
 from streamsim.agents.world import World, normalize
 from streamsim.core.codes import PROGRAMMED, SOUGHT, Channel
-from streamsim.core.config import PayoutsConfig, Scenario
+from streamsim.core.config import BehaviourConfig, PayoutsConfig, Scenario
 from streamsim.core.events import Events
 from streamsim.core.units import SKIP_WINDOWS_S
 from streamsim.recommender.base import FitContext
@@ -33,8 +33,12 @@ from streamsim.recommender.base import FitContext
 # ----------------------------------------------------------------------------------------------
 # Calibration figures (calibration.md C1, C2, C4), measured on any epoch's events.
 
+STREAM_THRESHOLD_S = BehaviourConfig.model_fields["stream_threshold_s"].default
+"""The schema's default stream threshold, for the harness's defaults (one definition)."""
+
+
 def calibration_figures(events: Events, catalog: Catalog, n_active: int,
-                        stream_threshold_s: float = 30.0) -> dict[str, float]:
+                        stream_threshold_s: float = STREAM_THRESHOLD_S) -> dict[str, float]:
     """C1 skip shares, C2 streams per active listener, C4 channel shares of streams.
 
     Args:
@@ -116,7 +120,7 @@ def synthetic_catalog(scenario: Scenario, world, n_tracks: int, rng: np.random.G
 class FakeLedger:
     """The ledger's read side that channels use: last epoch's streams and recently heard pairs."""
 
-    def __init__(self, track_streams: np.ndarray, threshold_s: float = 30.0, keep: int = 4):
+    def __init__(self, track_streams: np.ndarray, threshold_s: float = STREAM_THRESHOLD_S, keep: int = 4):
         self.track_streams_last = np.asarray(track_streams, np.int64)
         self.track_streams_total = self.track_streams_last.copy()
         self.threshold_s = threshold_s

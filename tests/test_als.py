@@ -26,10 +26,12 @@ def _lastfm() -> Path:
 LASTFM = _lastfm()
 
 
-def random_matrix(L=120, T=90, density=0.08, seed=0) -> sp.csr_matrix:
+def random_matrix(L=120, T=90, density=0.08, seed=0, dislikes=0.0) -> sp.csr_matrix:
+    """Play values > 0; a share ``dislikes`` of the entries made negative (known dislikes)."""
     rng = np.random.default_rng(seed)
     m = sp.random(L, T, density=density, format="csr", random_state=rng, dtype=np.float32)
     m.data = np.log1p(10 * m.data).astype(np.float32) + 0.01
+    m.data[rng.random(m.nnz) < dislikes] *= -1
     return m
 
 
@@ -46,8 +48,10 @@ def exact_rows(m, Y, reg, alpha):
     for u in range(m.shape[0]):
         idx = m.indices[m.indptr[u]:m.indptr[u + 1]]
         c = alpha * m.data[m.indptr[u]:m.indptr[u + 1]].astype(np.float64)
+        p = (c > 0).astype(np.float64)          # a negative value: preference 0, confidence |c|
+        c = np.abs(c)
         A = Y64.T @ Y64 + reg * np.eye(Y.shape[1]) + (Y64[idx].T * (c - 1)) @ Y64[idx]
-        out[u] = np.linalg.solve(A, Y64[idx].T @ c)
+        out[u] = np.linalg.solve(A, Y64[idx].T @ (c * p))
     return out
 
 
@@ -58,8 +62,9 @@ def top10_precision(X, Y, observed, truth):
     return float(np.mean([truth[u, top[u]].mean() for u in users]))
 
 
-def test_cholesky_solves_the_normal_equations():
-    m = random_matrix()
+@pytest.mark.parametrize("dislikes", [0.0, 0.3])
+def test_cholesky_solves_the_normal_equations(dislikes):
+    m = random_matrix(dislikes=dislikes)
     X, Y = factors(*m.shape, 8)
     solve_rows(_prepare(m), X, Y, 0.1, 40.0, solver="cholesky")
     np.testing.assert_allclose(X, exact_rows(m, Y, 0.1, 40.0), rtol=2e-4, atol=2e-5)
@@ -84,10 +89,12 @@ def test_cg_and_cholesky_fits_agree_on_small_data():
     assert np.abs(Pc - Pg).max() < 0.03 * scale and np.abs(Pc - Pg).mean() < 0.003 * scale
 
 
-def test_cg_half_step_matches_implicit_reference():
-    """`implicit`'s own pure-Python CG solver, same inputs, same number of steps."""
+@pytest.mark.parametrize("dislikes", [0.0, 0.3])
+def test_cg_half_step_matches_implicit_reference(dislikes):
+    """`implicit`'s own pure-Python CG solver, same inputs, same number of steps; negative
+    values are dislikes in both."""
     ref = pytest.importorskip("implicit.cpu.als")
-    m = random_matrix(seed=4)
+    m = random_matrix(seed=4, dislikes=dislikes)
     X, Y = factors(*m.shape, 16)
     X_ref = X.copy()
     ref.least_squares_cg(sp.csr_matrix(m * np.float32(40.0)), X_ref, Y, 0.05, cg_steps=3)
@@ -95,9 +102,10 @@ def test_cg_half_step_matches_implicit_reference():
     np.testing.assert_allclose(X, X_ref, rtol=1e-3, atol=1e-3 * np.abs(X_ref).max())
 
 
-def test_loss_matches_implicit():
+@pytest.mark.parametrize("dislikes", [0.0, 0.3])
+def test_loss_matches_implicit(dislikes):
     als = pytest.importorskip("implicit.cpu._als")
-    m = random_matrix(seed=5)
+    m = random_matrix(seed=5, dislikes=dislikes)
     X, Y = factors(*m.shape, 8)
     theirs = als.calculate_loss(sp.csr_matrix(m * np.float32(40.0)), X, Y, 0.1, num_threads=1)
     assert als_loss(m, X, Y, 0.1, 40.0) == pytest.approx(theirs, rel=1e-5)

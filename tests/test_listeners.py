@@ -118,7 +118,8 @@ def test_libraries_seeded_then_grow_with_saves():
 
 
 def test_arrivals_are_cold_new_rows():
-    sc, world, pop = population(n=5000, **{"listeners.arrival_rate": 0.02, "listeners.churn_k0": -50.0})
+    sc, world, pop = population(n=5000, **{"listeners.arrival_rate": 0.02, "listeners.churn_k0": -50.0,
+                                           "listeners.engagement.referral_slope": 0.0})
     catalog, _ = synthetic_catalog(sc, world, 100, np.random.default_rng(0))
     new, churned = pop.update(Events.empty(), catalog, 3, np.random.default_rng(0))
     assert 50 < new < 160 and churned == 0

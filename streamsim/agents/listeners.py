@@ -17,6 +17,7 @@ from streamsim.agents.world import World, normalize
 from streamsim.core.codes import CHANNELS, Channel
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
+from streamsim.core.units import SECONDS_PER_EPOCH
 
 ATTENTION_LOG_SD = 0.3       # spread of attention (sd of log), around attention_mean
 OPENNESS_CONCENTRATION = 4.0  # Beta(k*mean, k*(1-mean)): openness varies widely between people
@@ -26,6 +27,16 @@ LIBRARY_CANDIDATES = 8        # initial library: candidates drawn per saved slot
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def shifted_rate(rate: float, z: np.ndarray) -> np.ndarray:
+    """The probability whose log-odds are those of ``rate`` plus ``z``: ``σ(logit(rate) + z)``.
+
+    Written as ``rate·e^z / (1 − rate + rate·e^z)`` so that rates of exactly 0 and 1 stay 0 and 1;
+    ``z`` is clipped to ±60 (e^60 is already certainty in float64).
+    """
+    e = np.exp(np.clip(np.asarray(z, np.float64), -60.0, 60.0))
+    return rate * e / (1.0 - rate + rate * e)
 
 
 def pad_csr(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -38,22 +49,23 @@ def pad_csr(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
 
 
 @nb.njit(cache=True)
-def _tallies(listener, track, seconds, utility, length, is_bot, n, threshold_s):
-    """Per human listener: plays, summed utility, early skips, and the last track played past
-    the early-skip window (-1 if none), in event order. An early skip ends before the stream
-    threshold and before the end of the track."""
-    plays = np.zeros(n, np.int64)
-    util_sum = np.zeros(n, np.float64)
-    early_n = np.zeros(n, np.int64)
+def _tallies(listener, track, channel, seconds, utility, length, is_bot, n, n_channels, threshold_s):
+    """Per human listener and channel: plays, summed utility and early skips; per listener the
+    last track played past the early-skip window (-1 if none), in event order. An early skip ends
+    before the stream threshold and before the end of the track."""
+    plays = np.zeros((n, n_channels), np.int64)
+    util_sum = np.zeros((n, n_channels), np.float64)
+    early_n = np.zeros((n, n_channels), np.int64)
     last = np.full(n, -1, np.int32)
     for i in range(len(listener)):
         lid = listener[i]
         if is_bot[lid]:
             continue
-        plays[lid] += 1
-        util_sum[lid] += utility[i]
+        c = channel[i]
+        plays[lid, c] += 1
+        util_sum[lid, c] += utility[i]
         if seconds[i] < threshold_s and seconds[i] < length[track[i]]:
-            early_n[lid] += 1
+            early_n[lid, c] += 1
         else:
             last[lid] = track[i]
     return plays, util_sum, early_n, last
@@ -104,8 +116,11 @@ class ListenerPopulation(mesa.Agent):
         budget_s: listening seconds per epoch (log-normal).
         openness: appetite for the unknown (0-1); attention: tolerance of long intros (1 = average).
         premium: paid tier; mix: (n, 6) channel shares over ``streamsim.core.codes.Channel``.
+        budget_base_s, mix_base: the budget and mix drawn at arrival; ``budget_s`` and ``mix`` are
+            these moved by satisfaction and channel value (``listeners.engagement``).
         satisfaction: EMA of realised utility minus skip frustration (epoch-0 listeners start at
             ``initial_satisfaction``, arrivals at their first week's value); active: not churned.
+        channel_value: (n, 6) the same EMA per channel, NaN until the listener plays from it.
         join_epoch: epoch of arrival; is_bot: stream-farm account; plays_total: plays so far.
         last_track: last track played in full or abandoned late (radio seed), -1 if none.
     """
@@ -126,6 +141,9 @@ class ListenerPopulation(mesa.Agent):
         self.attention = np.zeros(0, np.float32)
         self.premium = np.zeros(0, bool)
         self.mix = np.zeros((0, len(CHANNELS)), np.float32)
+        self.budget_base_s = np.zeros(0, np.float32)
+        self.mix_base = np.zeros((0, len(CHANNELS)), np.float32)
+        self.channel_value = np.zeros((0, len(CHANNELS)), np.float32)
         self.satisfaction = np.zeros(0, np.float32)
         self.active = np.zeros(0, bool)
         self.join_epoch = np.zeros(0, np.int32)
@@ -137,6 +155,7 @@ class ListenerPopulation(mesa.Agent):
         self.libraries_seeded = False
         self._append(self._draw(self.cfg.count, rng), join_epoch=0, is_bot=False)
         self.satisfaction[:] = self.cfg.initial_satisfaction
+        self.channel_value[:] = self.cfg.initial_satisfaction
 
     # -- creation -------------------------------------------------------------------------------
     def _draw(self, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -197,6 +216,9 @@ class ListenerPopulation(mesa.Agent):
         self.is_bot = np.concatenate([self.is_bot, np.full(count, is_bot)])
         self.plays_total = np.concatenate([self.plays_total, np.zeros(count, np.int64)])
         self.last_track = np.concatenate([self.last_track, np.full(count, -1, np.int32)])
+        self.budget_base_s = np.concatenate([self.budget_base_s, np.asarray(cols["budget_s"], np.float32)])
+        self.mix_base = np.concatenate([self.mix_base, np.asarray(cols["mix"], np.float32)])
+        self.channel_value = np.concatenate([self.channel_value, np.full((count, len(CHANNELS)), np.nan, np.float32)])
         self.n += count
         return ids
 
@@ -312,7 +334,8 @@ class ListenerPopulation(mesa.Agent):
 
     # -- one epoch ------------------------------------------------------------------------------
     def update(self, events: Events, catalog: Catalog, epoch: int, rng: np.random.Generator) -> tuple[int, int]:
-        """Satisfaction, libraries, churn, taste drift and arrivals after an epoch of listening.
+        """Satisfaction, libraries, churn, tiers, taste drift, engagement and arrivals after an
+        epoch of listening.
 
         Returns:
             (new listeners, churned listeners).
@@ -320,15 +343,17 @@ class ListenerPopulation(mesa.Agent):
         cfg = self.cfg
         ev = events
         n = self.n
-        plays, util_sum, early_n, last = _tallies(ev.listener, ev.track, ev.seconds, ev.utility,
-                                                  catalog.length_s, self.is_bot, n,
+        plays_c, util_c, early_c, last = _tallies(ev.listener, ev.track, ev.channel, ev.seconds, ev.utility,
+                                                  catalog.length_s, self.is_bot, n, len(CHANNELS),
                                                   cfg.behaviour.stream_threshold_s)
+        plays = plays_c.sum(axis=1)
         heard = plays > 0
-        x = (util_sum[heard] / plays[heard] - cfg.skip_frustration * early_n[heard] / plays[heard])
+        x = (util_c.sum(axis=1)[heard] - cfg.skip_frustration * early_c.sum(axis=1)[heard]) / plays[heard]
         # an arrival's first week sets its satisfaction; the epoch-0 population starts from a prior
         first = (self.plays_total[heard] == 0) & (self.join_epoch[heard] > 0)
         r = cfg.satisfaction_rate
         self.satisfaction[heard] = np.where(first, x, (1 - r) * self.satisfaction[heard] + r * x)
+        self._update_channel_value(plays_c, util_c, early_c)
         self.plays_total += plays
         has = last >= 0
         self.last_track[has] = last[has]
@@ -346,14 +371,78 @@ class ListenerPopulation(mesa.Agent):
         hazard = _sigmoid(cfg.churn_k0 - cfg.churn_k1 * self.satisfaction.astype(np.float64))
         churn = humans & (rng.random(n) < hazard)
         self.active[churn] = False
+        self._move_tiers(rng.random(n))
 
         drifting = np.flatnonzero(self.active & ~self.is_bot)
         if cfg.taste_drift > 0 and len(drifting):
             self.taste[drifting] = normalize(self.taste[drifting]
                                              + cfg.taste_drift * rng.standard_normal((len(drifting), self.world.d_style)))
 
-        arrivals = int(rng.poisson(cfg.arrival_rate * int((self.active & ~self.is_bot).sum())))
+        self._engage()
+        arrivals = int(rng.poisson(self.referrals()))
         if arrivals:
             self._append(self._draw(arrivals, rng), join_epoch=epoch + 1, is_bot=False)
             self._library = pad_csr(self._library, (self.n, self._library.shape[1]))
         return arrivals, int(churn.sum())
+
+    # -- engagement (docs/MODEL.md section 3, "Engagement") ------------------------------------------
+    def _relative_satisfaction(self) -> np.ndarray:
+        """Satisfaction minus ``engagement.reference_satisfaction`` (float64)."""
+        return self.satisfaction.astype(np.float64) - self.cfg.engagement.reference_satisfaction
+
+    def _update_channel_value(self, plays: np.ndarray, util_sum: np.ndarray, early: np.ndarray) -> None:
+        """Per channel, the satisfaction EMA of the channel's plays: ``V ← (1−r)·V + r·x_c`` with
+        ``x_c`` the mean utility of the channel's plays minus frustration times its early-skip
+        share; ``V ← x_c`` on the listener's first plays from the channel; unchanged without plays."""
+        played = plays > 0
+        x = np.divide(util_sum - self.cfg.skip_frustration * early, plays, out=np.zeros(plays.shape), where=played)
+        r = self.cfg.satisfaction_rate
+        old = self.channel_value.astype(np.float64)
+        new = np.where(np.isnan(old), x, (1 - r) * old + r * x)
+        self.channel_value = np.where(played, new, old).astype(np.float32)
+
+    def _move_tiers(self, u: np.ndarray) -> None:
+        """Active ad-supported listeners upgrade with probability ``σ(logit(p_up) + k_up·ΔS)``,
+        paying ones downgrade with ``σ(logit(p_down) − k_down·ΔS)``, ΔS = satisfaction − reference;
+        ``u`` holds one uniform per row."""
+        eng = self.cfg.engagement
+        ds = self._relative_satisfaction()
+        humans = self.active & ~self.is_bot
+        up = humans & ~self.premium & (u < shifted_rate(eng.upgrade_rate, eng.upgrade_slope * ds))
+        down = humans & self.premium & (u < shifted_rate(eng.downgrade_rate, -eng.downgrade_slope * ds))
+        self.premium = (self.premium | up) & ~down
+
+    def _engage(self) -> None:
+        """Budgets and mixes of the listeners who have a satisfaction (the epoch-0 population and
+        anyone who has played): ``B = B0·exp(β·ΔS)``, at most one week; channel weights
+        ``w_c ∝ w0_c·exp(γ·V_c)``, an unplayed channel counting at the listener's satisfaction."""
+        eng = self.cfg.engagement
+        rated = np.flatnonzero(~self.is_bot & ((self.plays_total > 0) | (self.join_epoch == 0)))
+        if len(rated) == 0:
+            return
+        ds = self._relative_satisfaction()[rated]
+        self.budget_s[rated] = np.minimum(self.budget_base_s[rated] * np.exp(np.minimum(eng.budget_slope * ds, 60.0)),
+                                          SECONDS_PER_EPOCH)
+        value = self.channel_value[rated].astype(np.float64)
+        value = np.where(np.isnan(value), self.satisfaction[rated, None], value)
+        logw = eng.mix_slope * (value - value.max(axis=1, keepdims=True))
+        w = self.mix_base[rated] * np.exp(logw)
+        total = w.sum(axis=1, keepdims=True)
+        self.mix[rated] = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+
+    def referrals(self) -> float:
+        """Expected arrivals (word of mouth): ``N·σ(logit(arrival_rate) + k_ref·(S̄ − S_ref))`` with N
+        the active humans and S̄ their mean satisfaction, so that a platform serving its listeners
+        as well as the reference grows at ``arrival_rate``."""
+        humans = self.active & ~self.is_bot
+        n = int(humans.sum())
+        if n == 0:
+            return 0.0
+        ds = float(np.mean(self._relative_satisfaction()[humans]))
+        return n * float(shifted_rate(self.cfg.arrival_rate, self.cfg.engagement.referral_slope * ds))
+
+    def ad_weight(self) -> np.ndarray:
+        """Each listener's listening budget over the one drawn at arrival (1 for bots and for an
+        empty base): ads are served per hour listened, so ad revenue scales with it."""
+        base = self.budget_base_s.astype(np.float64)
+        return np.divide(self.budget_s, base, out=np.ones(self.n), where=base > 0)

@@ -173,10 +173,40 @@ class BehaviourConfig(Section):
     save_utility: float = Field(2.3, ge=-100, le=100,
                                 description="utility above which a completed track is saved")
     skip_signal: float = Field(0.0, ge=-1.0, le=0.0,
-                               description="interaction value recorded for an early skip (<= 0)")
+                               description="interaction value recorded for an early skip (<= 0); an entry "
+                                           "that ends negative is a dislike (ALS: preference 0, as implicit)")
     skip_time_scale_s: float = Field(4.0, gt=0.0, le=600.0,
                                      description="mean (s) of the exponential early-skip moment, "
                                                  "truncated at 30 s")
+
+
+class EngagementConfig(Section):
+    """How much people listen, which channels they use, whether they pay and whether they bring
+    friends: each follows satisfaction (docs/MODEL.md section 3, "Engagement"). With every slope
+    at 0 and both tier rates at 0, budgets, mixes and tiers stay as drawn and arrivals are a
+    constant share of the active listeners."""
+
+    reference_satisfaction: float = Field(
+        1.6, ge=-100.0, le=100.0,
+        description="satisfaction at which budgets, tier moves and referrals take their base values "
+                    "(utility units; about the baseline's steady state)")
+    budget_slope: float = Field(0.3, ge=0.0, le=10.0,
+                                description="change of log listening budget per unit of satisfaction "
+                                            "above the reference")
+    mix_slope: float = Field(0.5, ge=0.0, le=10.0,
+                             description="change of a channel's log mix weight per unit of the value it "
+                                         "delivered to the listener (EMA of utility minus skip frustration)")
+    referral_slope: float = Field(2.0, ge=0.0, le=50.0,
+                                  description="word of mouth: change of the log-odds that an active listener "
+                                              "brings a new one in an epoch, per unit of satisfaction")
+    upgrade_rate: Probability = Field(0.006, description="weekly chance that an ad-supported listener at the "
+                                                         "reference satisfaction starts paying")
+    upgrade_slope: float = Field(2.0, ge=0.0, le=50.0,
+                                 description="change of the log-odds of upgrading per unit of satisfaction")
+    downgrade_rate: Probability = Field(0.009, description="weekly chance that a paying listener at the "
+                                                           "reference satisfaction returns to the free tier")
+    downgrade_slope: float = Field(2.0, ge=0.0, le=50.0,
+                                   description="fall of the log-odds of downgrading per unit of satisfaction")
 
 
 class ListenersConfig(Section):
@@ -205,14 +235,15 @@ class ListenersConfig(Section):
     satisfaction_rate: Probability = Field(0.3, description="EMA weight of the latest epoch")
     churn_k0: float = Field(-3.0, ge=-50, le=50, description="weekly churn hazard intercept (logit)")
     churn_k1: float = Field(2.0, ge=-50, le=50, description="churn hazard slope on satisfaction")
-    arrival_rate: float = Field(0.008, ge=0.0, le=1.0,
-                                description="new listeners per epoch, as a share of active ones")
+    arrival_rate: float = Field(0.006, ge=0.0, le=1.0,
+                                description="new listeners per epoch, as a share of active ones at the "
+                                            "reference satisfaction (engagement.referral_slope moves it)")
     cf_min_interactions: int = Field(10, ge=0, le=10_000,
                                      description="plays before a listener gets collaborative recs")
     skip_frustration: float = Field(1.0, ge=0.0, le=100.0,
                                     description="satisfaction lost per unit share of early skips")
     initial_satisfaction: float = Field(
-        1.0, ge=-100.0, le=100.0, description="satisfaction of the epoch-0 population before it listens "
+        1.6, ge=-100.0, le=100.0, description="satisfaction of the epoch-0 population before it listens "
                                              "(utility units; about the default steady state)")
     initial_library: int = Field(30, ge=0, le=10_000,
                                  description="tracks saved before epoch 0 (the collection listeners bring)")
@@ -225,6 +256,7 @@ class ListenersConfig(Section):
                                  description="log-mix shift per unit openness above the mean: "
                                              "away from the library, toward discovery channels")
     behaviour: BehaviourConfig = BehaviourConfig()
+    engagement: EngagementConfig = EngagementConfig()
 
 
 class MixConfig(Section):

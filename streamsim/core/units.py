@@ -14,6 +14,9 @@ EPOCHS_PER_MONTH = EPOCHS_PER_YEAR / 12.0
 
 SECONDS_PER_MINUTE = 60.0
 
+SECONDS_PER_EPOCH = 7 * 24 * 3600.0
+"""A week: no listening budget can exceed it."""
+
 SKIP_WINDOWS_S = (5.0, 30.0)
 """The windows of Lamere's (2014) skip measurements, "skipped within 5 s" and "within 30 s",
 that calibration target C1 and the metrics skip_share_5s / skip_share_30s read. They are

@@ -64,17 +64,21 @@ def resolve_scale(cfg: PayoutsConfig, track_streams: np.ndarray, n_tracks: int, 
     return Scale.of(value, n_tracks, n_artists)
 
 
-def listener_revenue(premium: np.ndarray, active: np.ndarray, cfg: PayoutsConfig) -> np.ndarray:
+def listener_revenue(premium: np.ndarray, active: np.ndarray, cfg: PayoutsConfig,
+                     ad_weight: np.ndarray | None = None) -> np.ndarray:
     """Gross revenue of each listener this epoch (USD): the monthly fee or ad revenue over 52/12.
 
     Args:
         premium: bool[L], the listener is on a paid plan (else ad-supported).
         active: bool[L], the listener has not churned; inactive listeners pay nothing.
         cfg: the payouts section (monthly prices).
+        ad_weight: float[L], multiplier of an ad-supported listener's ad revenue (ads are served
+            per hour listened: the listener's budget over the one drawn at arrival); None = 1.
     Returns:
         float64[L] revenue per listener for one epoch.
     """
-    monthly = np.where(np.asarray(premium, bool), cfg.premium_fee_month, cfg.ad_revenue_month)
+    ads = cfg.ad_revenue_month if ad_weight is None else cfg.ad_revenue_month * np.asarray(ad_weight, np.float64)
+    monthly = np.where(np.asarray(premium, bool), cfg.premium_fee_month, ads)
     return monthly / EPOCHS_PER_MONTH * np.asarray(active, bool)
 
 

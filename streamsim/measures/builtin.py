@@ -338,6 +338,14 @@ def _churn_rate(v: EpochView) -> float:
     return _safe_div(v.record.churned, v.at_start)
 
 
+@metric("premium_share", "share of listeners (0-1)", "premium share",
+        "paying listeners / active listeners, at the end of the epoch (after tier moves)", LISTENERS,
+        headline=True)
+def _premium_share(v: EpochView) -> float:
+    act = np.asarray(v.record.listeners.active, bool)
+    return float(np.mean(np.asarray(v.record.listeners.premium)[act])) if act.any() else 0.0
+
+
 # -- recommender --------------------------------------------------------------------------------------
 @metric("rec_fit_seconds", "seconds", "recommender fit time", "FitInfo.seconds (wall time: not reproducible)",
         RECOMMENDER, headline=True, progress="{:.2f}s")
@@ -357,19 +365,20 @@ def _previous_slates(v: EpochView) -> tuple[np.ndarray, np.ndarray]:
 
 
 @metric("rec_precision_at_k", "share (0-1)", "precision@k",
-        "previous epoch's slates (up to `eval_listeners` sampled rows) against this epoch's streams: mean over "
-        "listeners who streamed anything of hits in the first k (10) / k", RECOMMENDER)
+        "previous epoch's slates (up to `eval_listeners` sampled rows) against this epoch's streams, both without "
+        "the items the model that made the slates was fitted on for that listener: mean over listeners who "
+        "streamed anything unseen of hits in the first k (10) unseen items / k", RECOMMENDER)
 def _precision(v: EpochView) -> float:
     users, items = _previous_slates(v)
-    return precision_at_k(v.sets, users, items, v.mc.k)
+    return precision_at_k(v.sets, users, items, v.mc.k, v.record.served_before.trained)
 
 
 @metric("rec_ndcg_at_k", "nDCG (0-1)", "nDCG@k",
-        "same listeners: Σ_c hit_c / log2(c+2) over the ideal with min(k, distinct tracks streamed) hits first; "
-        "a repeat of an item in a slate is not a hit", RECOMMENDER, headline=True)
+        "same listeners and items: Σ_c hit_c / log2(c+2) over the ideal with min(k, unseen tracks streamed) hits "
+        "first; a repeat of an item in a slate is not a hit", RECOMMENDER, headline=True)
 def _ndcg(v: EpochView) -> float:
     users, items = _previous_slates(v)
-    return ndcg_at_k(v.sets, users, items, v.mc.k)
+    return ndcg_at_k(v.sets, users, items, v.mc.k, v.record.served_before.trained)
 
 
 @metric("rec_regret_vs_oracle", "utility (model units)", "regret against the oracle",

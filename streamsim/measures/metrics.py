@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+import scipy.sparse as sp
 
 from streamsim.economics.tables import StreamTable, sum_by
-from streamsim.recommender.serving import in_sorted
+from streamsim.recommender.serving import exclusion_rows, in_sorted
 
 
 # ---------------------------------------------------------------- distribution summaries
@@ -263,39 +264,87 @@ def slate_hits(sets: Consumption, users: np.ndarray, items: np.ndarray, k: int) 
     return _slate_hits(sets.indptr, sets.tracks, np.asarray(users, np.int64), items, k)
 
 
-def precision_at_k(sets: Consumption, users: np.ndarray, items: np.ndarray, k: int) -> float:
-    """Mean over users who streamed anything of (streamed items among the first k) / k; 0.0 if none."""
+@numba.njit(cache=True)
+def _drop_seen(items, ptr, idx):
+    """Each row of ``items`` without the items in its sorted exclusion segment, moved up, -1 padded."""
+    out = np.full(items.shape, -1, np.int64)
+    for r in range(items.shape[0]):
+        w = 0
+        for c in range(items.shape[1]):
+            item = items[r, c]
+            if item >= 0 and not in_sorted(idx, ptr[r], ptr[r + 1], item):
+                out[r, w] = item
+                w += 1
+    return out
+
+
+@numba.njit(cache=True)
+def _count_unseen(indptr, tracks, users, ptr, idx):
+    """For each user, the streamed tracks outside its sorted exclusion segment."""
+    out = np.zeros(len(users), np.int64)
+    for r in range(len(users)):
+        u = users[r]
+        if u < 0 or u + 1 >= len(indptr):
+            continue
+        for j in range(indptr[u], indptr[u + 1]):
+            if not in_sorted(idx, ptr[r], ptr[r + 1], tracks[j]):
+                out[r] += 1
+    return out
+
+
+def unseen(sets: Consumption, users: np.ndarray, items: np.ndarray,
+           seen: sp.spmatrix | None) -> tuple[np.ndarray, np.ndarray]:
+    """Slates and streams restricted to what the model had not seen for each listener.
+
+    Args:
+        sets: this epoch's streams.
+        users: the listener of each slate row.
+        items: slates in rank order (-1 padded).
+        seen: the matrix the model was fitted on; its nonzeros in a listener's row are the items
+            it has seen for that listener (None: nothing seen).
+    Returns:
+        (the slates with seen items removed and the rest moved up, the number of tracks each
+        listener streamed that the model had not seen).
+    """
     users = np.asarray(users, np.int64)
-    rel = _relevant_rows(sets, users)
+    ptr, idx = exclusion_rows(seen, users)
+    return _drop_seen(_rows(items, len(users)), ptr, idx), _count_unseen(sets.indptr, sets.tracks, users, ptr, idx)
+
+
+def precision_at_k(sets: Consumption, users: np.ndarray, items: np.ndarray, k: int,
+                   seen: sp.spmatrix | None = None) -> float:
+    """Mean over users who streamed anything unseen of (streamed items among the first k) / k; 0.0 if none.
+
+    Items the model had seen for the user (nonzeros of ``seen``, the matrix it was fitted on) are
+    removed from the slate, and streams of them do not count: the model is scored only on what
+    it had to predict.
+    """
+    users = np.asarray(users, np.int64)
+    items, relevant = unseen(sets, users, items, seen)
+    rel = relevant > 0
     if not rel.any():
         return 0.0
-    hits = slate_hits(sets, users[rel], np.asarray(items)[rel], k)
+    hits = slate_hits(sets, users[rel], items[rel], k)
     return float(hits.sum(axis=1).mean() / k)
 
 
-def ndcg_at_k(sets: Consumption, users: np.ndarray, items: np.ndarray, k: int) -> float:
-    """Mean binary nDCG@k over users who streamed anything; 0.0 if none.
+def ndcg_at_k(sets: Consumption, users: np.ndarray, items: np.ndarray, k: int,
+              seen: sp.spmatrix | None = None) -> float:
+    """Mean binary nDCG@k over users who streamed anything unseen; 0.0 if none.
 
-    ``DCG = Σ_c hit_c / log2(c + 2)``; the ideal DCG puts ``min(k, streamed tracks)`` hits first.
+    ``DCG = Σ_c hit_c / log2(c + 2)``; the ideal DCG puts ``min(k, unseen streamed tracks)`` hits
+    first. Seen items are removed as in :func:`precision_at_k`.
     """
     users = np.asarray(users, np.int64)
-    rel = _relevant_rows(sets, users)
+    items, relevant = unseen(sets, users, items, seen)
+    rel = relevant > 0
     if not rel.any():
         return 0.0
-    users = users[rel]
-    hits = slate_hits(sets, users, np.asarray(items)[rel], k)
+    hits = slate_hits(sets, users[rel], items[rel], k)
     discount = 1.0 / np.log2(np.arange(k) + 2.0)
     dcg = hits @ discount
-    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(sets.sizes()[users], k)]
+    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(relevant[rel], k)]
     return float(np.mean(dcg / ideal))
-
-
-def _relevant_rows(sets: Consumption, users: np.ndarray) -> np.ndarray:
-    n = len(sets.indptr) - 1
-    ok = (users >= 0) & (users < n)
-    out = np.zeros(len(users), bool)
-    out[ok] = sets.sizes()[users[ok]] > 0
-    return out
 
 
 def regret(oracle_utility: np.ndarray, served_utility: np.ndarray) -> float:

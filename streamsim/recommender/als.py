@@ -1,7 +1,8 @@
 """Implicit-feedback ALS (Hu, Koren & Volinsky 2008) in numba.
 
 Objective, exactly `implicit`'s: for the stored values r_ui > 0 of the input matrix,
-confidence ``c_ui = alpha * r_ui`` and preference ``p_ui = 1``; elsewhere ``c = 1, p = 0``;
+confidence ``c_ui = alpha * r_ui`` and preference ``p_ui = 1``; for stored values r_ui < 0 (a
+known dislike) ``c_ui = alpha * |r_ui|`` and ``p_ui = 0``; elsewhere ``c = 1, p = 0``;
 
     min_X,Y  sum_ui c_ui (p_ui - x_u . y_i)^2 + lambda (|X|^2 + |Y|^2).
 
@@ -127,7 +128,10 @@ def _cg_rows(indptr, indices, data, alpha, X, Y, YtY, rows, cg_steps, n_blocks):
             for k in range(indptr[u], indptr[u + 1]):
                 i = indices[k]
                 c = alpha * data[k]
-                coef = c - (c - np.float32(1.0)) * _dot(Y[i], x)
+                if c > 0:
+                    coef = c - (c - np.float32(1.0)) * _dot(Y[i], x)
+                else:       # a dislike: preference 0, confidence |c|
+                    coef = -(-c - np.float32(1.0)) * _dot(Y[i], x)
                 for a in range(f):
                     r[a] += coef * Y[i, a]
             for a in range(f):
@@ -139,7 +143,7 @@ def _cg_rows(indptr, indices, data, alpha, X, Y, YtY, rows, cg_steps, n_blocks):
                 _symv(YtY, p, ap)
                 for k in range(indptr[u], indptr[u + 1]):
                     i = indices[k]
-                    coef = (alpha * data[k] - np.float32(1.0)) * _dot(Y[i], p)
+                    coef = (abs(alpha * data[k]) - np.float32(1.0)) * _dot(Y[i], p)
                     for a in range(f):
                         ap[a] += coef * Y[i, a]
                 pap = _dot(p, ap)
@@ -177,9 +181,11 @@ def _cholesky_rows(indptr, indices, data, alpha, X, Y, YtY, rows, n_blocks):
             for k in range(indptr[u], indptr[u + 1]):
                 i = indices[k]
                 c = float(alpha) * float(data[k])
+                p_ui = 1.0 if c > 0 else 0.0
+                c = abs(c)
                 for a in range(f):
                     ya = float(Y[i, a])
-                    b[a] += c * ya
+                    b[a] += p_ui * c * ya
                     w = (c - 1.0) * ya
                     for q in range(f):
                         A[a, q] += w * Y[i, q]
@@ -225,12 +231,15 @@ def _loss_partials(indptr, indices, data, alpha, X, Y, YtY0, n_blocks):
             for k in range(indptr[u], indptr[u + 1]):
                 i = indices[k]
                 c = float(alpha) * float(data[k])
+                p_ui = 1.0 if c > 0 else 0.0
+                c = abs(c)
                 yx = 0.0
                 for a in range(f):
                     yx += float(Y[i, a]) * X[u, a]
                 for a in range(f):
                     tmp[a] += (c - 1.0) * yx * Y[i, a]
-                out[blk, 0] += c - 2.0 * c * yx
+                # c - 2 c p yx: `implicit` adds c for a dislike too (a constant), so the same here
+                out[blk, 0] += c - 2.0 * p_ui * c * yx
                 out[blk, 1] += c
             for a in range(f):
                 out[blk, 0] += tmp[a] * X[u, a]
@@ -326,11 +335,11 @@ def fit_als(user_items: sp.spmatrix, factors: int, iterations: int, regularizati
     """Fit implicit ALS; the objective is exactly `implicit`'s.
 
     Args:
-        user_items: (L x T) CSR of already-weighted play values r_ui > 0.
+        user_items: (L x T) CSR of already-weighted values: r_ui > 0 plays, r_ui < 0 dislikes.
         factors: latent dimension f.
         iterations: full sweeps (users then items).
         regularization: lambda, unscaled.
-        alpha: confidence is ``alpha * r_ui`` on stored entries, 1 elsewhere.
+        alpha: confidence is ``alpha * |r_ui|`` on stored entries, 1 elsewhere.
         seed: seed of the uniform [0, 0.01) initialisation.
         num_threads: numba threads (None: numba's default); results do not depend on it.
         cg_steps: conjugate-gradient steps per row and half-step.
@@ -355,10 +364,11 @@ def fit_als(user_items: sp.spmatrix, factors: int, iterations: int, regularizati
 
 
 def weight(m: sp.csr_matrix, scheme: str) -> sp.csr_matrix:
-    """Play signal to confidence input: ``r`` (linear) or ``log1p(r)`` (log)."""
+    """Play signal to confidence input: ``r`` (linear) or ``sign(r)·log1p(|r|)`` (log); the sign
+    (a play or a dislike) is kept."""
     m = _prepare(m)
     if scheme == "log":
-        m.data = np.log1p(m.data)
+        m.data = np.sign(m.data) * np.log1p(np.abs(m.data))
     elif scheme != "linear":
         raise ValueError(f"weighting must be 'linear' or 'log', got {scheme!r}")
     return m
@@ -378,11 +388,13 @@ def warm_rows(n: int, changed: np.ndarray | None, new: np.ndarray, epoch: int,
 
 
 class ALS(FactorModel):
-    """The simulator's ALS: confidence ``1 + alpha * w(r)``, warm-started every epoch.
+    """The simulator's ALS: confidence ``1 + alpha * w(|r|)``, warm-started every epoch.
 
-    The matrix passed to `fit_als`'s kernels holds ``w(r) + 1/alpha`` so that `implicit`'s
-    confidence ``alpha * value`` equals the paper's ``1 + alpha * w(r)``: a faint, decayed play
-    is never weighted below an unobserved pair.
+    The matrix passed to `fit_als`'s kernels holds ``sign(r)·(w(|r|) + 1/alpha)`` so that
+    `implicit`'s confidence ``alpha * |value|`` equals the paper's ``1 + alpha * w(|r|)``: a faint,
+    decayed play is never weighted below an unobserved pair. Entries r < 0 (net early skips, when
+    ``listeners.behaviour.skip_signal`` < 0) are dislikes: preference 0 with that confidence, as
+    `implicit` treats negative values.
     """
 
     name = "als"
@@ -391,7 +403,7 @@ class ALS(FactorModel):
         t0 = time.perf_counter()
         cfg = self.cfg
         m = weight(interactions, cfg.weighting)
-        m.data += np.float32(1.0 / cfg.alpha)
+        m.data += np.sign(m.data) * np.float32(1.0 / cfg.alpha)
         Ciu = _prepare(m.T)
         L, T = m.shape
         with threads(ctx.n_threads):

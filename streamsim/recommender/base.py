@@ -68,6 +68,17 @@ class FitInfo:
     loss: float
 
 
+def positive(m: sp.spmatrix) -> sp.csr_matrix:
+    """The entries > 0 of a matrix (the plays), as a CSR of the same shape."""
+    m = sp.csr_matrix(m)
+    if m.nnz == 0 or m.data.min() > 0:
+        return m
+    m = m.copy()
+    m.data[m.data < 0] = 0
+    m.eliminate_zeros()
+    return m
+
+
 class Recommender(ABC):
     """A model that is fitted on interactions and serves top-K slates.
 
@@ -93,7 +104,9 @@ class Recommender(ABC):
     # -- to implement -------------------------------------------------------------------
     @abstractmethod
     def fit(self, interactions: sp.csr_matrix, ctx: FitContext) -> FitInfo:
-        """Fit on an (L x T) float32 CSR of positive play signal."""
+        """Fit on an (L x T) float32 CSR of play signal: entries > 0 are plays; entries < 0 are
+        net early skips (only when ``listeners.behaviour.skip_signal`` < 0). A model that has no
+        use for dislikes reads ``positive(interactions)``."""
 
     @abstractmethod
     def _scores(self, users: np.ndarray) -> np.ndarray:
@@ -108,10 +121,12 @@ class Recommender(ABC):
 
     # -- shared ---------------------------------------------------------------------------
     def _remember(self, interactions: sp.csr_matrix, ctx: FitContext) -> None:
-        """Record the shapes, popularity and catalog of the fit (every `fit` calls this)."""
+        """Record the shapes, popularity and catalog of the fit (every `fit` calls this); popularity
+        and the interactions per user count plays only (positive entries)."""
         self.n_users, self.n_items = interactions.shape
-        self.popularity = np.asarray(interactions.sum(axis=0), dtype=np.float32).ravel()
-        self.user_nnz = np.diff(sp.csr_matrix(interactions).indptr)
+        plays = positive(interactions)
+        self.popularity = np.asarray(plays.sum(axis=0), dtype=np.float32).ravel()
+        self.user_nnz = np.diff(plays.indptr)
         self.catalog = ctx.catalog
         self.epoch = ctx.epoch
         self.key = int(np.random.SeedSequence(self.seed.entropy, spawn_key=(*self.seed.spawn_key, 7, ctx.epoch))

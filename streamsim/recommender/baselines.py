@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from streamsim.core.utility import expected_utility
 from streamsim.recommender import serving
-from streamsim.recommender.base import FitContext, FitInfo, Recommender
+from streamsim.recommender.base import FitContext, FitInfo, Recommender, positive
 
 
 def _self_exclusion(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +88,7 @@ class Content(Recommender):
 
     def fit(self, interactions: sp.csr_matrix, ctx: FitContext) -> FitInfo:
         t0 = time.perf_counter()
-        m = sp.csr_matrix(interactions, dtype=np.float32)
+        m = sp.csr_matrix(positive(interactions), dtype=np.float32)
         m.eliminate_zeros()
         self._remember(m, ctx)
         self.audio = serving.normalize_rows(ctx.catalog.audio[: m.shape[1]])

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from streamsim.recommender.als import _arrays, _prepare
-from streamsim.recommender.base import FactorModel, FitContext, FitInfo
+from streamsim.recommender.base import FactorModel, FitContext, FitInfo, positive
 from streamsim.recommender.serving import FASTMATH, hash_uniform, in_sorted
 
 
@@ -110,7 +110,7 @@ class BPR(FactorModel):
     def fit(self, interactions: sp.csr_matrix, ctx: FitContext) -> FitInfo:
         t0 = time.perf_counter()
         cfg = self.cfg
-        m = _prepare(interactions)
+        m = _prepare(positive(interactions))
         cold = self.cold
         X, Y, new_users = self._grown_factors(m, ctx)
         if not cold and len(new_users):

@@ -78,7 +78,7 @@ class Derived:
 @nb.njit(cache=True)
 def _merge(indptr, indices, data, scale, p_ptr, p_idx, p_val, replace, keep_from):
     """Merge a CSR matrix with sorted pairs row by row: ``scale * old + new`` (``new`` where a
-    pair is present, if `replace`), keeping entries > 0 and >= keep_from.
+    pair is present, if `replace`), keeping nonzero entries with magnitude >= keep_from.
 
     Two passes (count, then fill) so the result is allocated once at its exact size.
     """
@@ -112,7 +112,7 @@ def _merge(indptr, indices, data, scale, p_ptr, p_idx, p_val, replace, keep_from
                     j = p_idx[c]
                     v = p_val[c]
                     c += 1
-                if v > 0 and v >= keep_from:
+                if v != 0 and abs(v) >= keep_from:
                     if phase == 1:
                         out_idx[k] = j
                         out_val[k] = v
@@ -126,7 +126,7 @@ def merge_pairs(m: sp.csr_matrix, n_rows: int, p_listener: np.ndarray, p_track: 
                 p_value: np.ndarray, scale: float, replace: bool, keep_from: float,
                 shape: tuple[int, int]) -> sp.csr_matrix:
     """``scale * m + pairs`` (or the pair's value where present if `replace`), dropping entries
-    below `keep_from` and non-positive ones; pairs sorted by (row, column), unique."""
+    of magnitude below `keep_from` and zeros; pairs sorted by (row, column), unique."""
     p_ptr = np.zeros(n_rows + 1, np.int64)
     np.cumsum(np.bincount(p_listener, minlength=n_rows), out=p_ptr[1:])
     idx_dtype = m.indices.dtype if len(m.indices) else np.int32
@@ -148,7 +148,8 @@ class Ledger:
         track_streams_total: streams of each track since epoch 0 (int64).
         track_streams_last: streams of each track in the last epoch.
         track_streams_prev: streams of each track in the epoch before.
-        track_plays_last, track_early_skips_last: plays and early skips (< 30 s, not completed).
+        track_plays_last, track_early_skips_last: plays and early skips (before the stream
+            threshold and not completed).
         listener_plays_total: plays of each listener since it joined.
         n_exposures: exposures of the last epoch.
         touched_listeners, touched_tracks: int32 rows and columns of the interaction matrix
@@ -254,8 +255,8 @@ class Ledger:
         early = (events.seconds < self.threshold_s) & ~completed
         self.track_early_skips_last += np.bincount(events.track[early], minlength=n_t)
         self.listener_plays_total += np.bincount(events.listener, minlength=self._n_listeners)
-        signal = np.where(stream, np.minimum(events.seconds / np.maximum(length, np.float32(1.0)), 1.0),
-                          np.float32(self.skip_signal)).astype(np.float32)
+        signal = np.where(early, np.float32(self.skip_signal),
+                          np.minimum(events.seconds / np.maximum(length, np.float32(1.0)), 1.0)).astype(np.float32)
         sought = stream & np.isin(events.channel, SOUGHT)
         self._pairs.append(aggregate_pairs(events.listener, events.track, signal, stream.view(np.int8),
                                             sought.view(np.int8), self._n_listeners))
@@ -318,8 +319,13 @@ class Ledger:
 
     # -- readers ---------------------------------------------------------------------------------
     def interactions(self, n_listeners: int | None = None, n_tracks: int | None = None) -> sp.csr_matrix:
-        """The decayed listener x track matrix (float32, entries > 0), padded to the given shape
-        (a view sharing the ledger's arrays: do not modify it)."""
+        """The decayed listener x track matrix (float32), padded to the given shape: a view
+        sharing the ledger's arrays, do not modify it.
+
+        Entries > 0 are plays; entries < 0 are pairs whose early skips (``skip_signal`` < 0
+        each) outweigh their decayed plays: dislikes, in `implicit`'s sense (preference 0,
+        confidence from the magnitude). With ``skip_signal`` = 0 every entry is > 0.
+        """
         shape = (n_listeners or self._R.shape[0], n_tracks or self._R.shape[1])
         return pad_rows(self._R, shape)
 

@@ -119,6 +119,7 @@ class StreamingModel(mesa.Model):
             self.world.drift(rng("drift"))
             self.ledger.extend(self.listeners.n, len(self.catalog))
         fit = FitInfo(0.0, float("nan"))
+        matrix = None
         with self._phase("fit"):
             if self.recommender is not None:
                 ctx = FitContext(t, self.catalog, self.listeners.taste, sc.listeners.behaviour.w_taste,
@@ -150,7 +151,8 @@ class StreamingModel(mesa.Model):
                 self.recommender.observe(events.track, self.ledger.completed)
         with self._phase("payouts"):
             settled_active = self.listeners.active.copy()   # churn and arrivals come after settlement
-            revenue = money.listener_revenue(self.listeners.premium, settled_active, sc.payouts)
+            revenue = money.listener_revenue(self.listeners.premium, settled_active, sc.payouts,
+                                             self.listeners.ad_weight())
             table = self.ledger.streams_table()
             scale = self.payout_scale()
             trailing = self.ledger.track_streams_window(len(self.catalog))
@@ -163,7 +165,7 @@ class StreamingModel(mesa.Model):
         with self._phase("update"):
             arrivals, churned = self.listeners.update(events, self.catalog, t, rng("update"))
         with self._phase("metrics"):
-            served = Served(slates.personalised_users, slates.personalised_items)
+            served = Served(slates.personalised_users, slates.personalised_items, matrix)
             record = EpochRecord(
                 epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,
                 table=table, settlement=settlement, revenue=revenue, settled_active=settled_active,

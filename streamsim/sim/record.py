@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from streamsim.core.events import Events
 from streamsim.economics.revenue import Scale
@@ -53,10 +54,13 @@ class Listeners:
 
 @dataclass(frozen=True)
 class Served:
-    """Personalised slates: the listeners served and their slates in rank order (-1 padded)."""
+    """Personalised slates: the listeners served and their slates in rank order (-1 padded),
+    and the interaction matrix the recommender that made them was fitted on (None without a
+    recommender): its nonzeros are the pairs the model has seen, left out of evaluation."""
 
     users: np.ndarray
     items: np.ndarray
+    trained: sp.csr_matrix | None = None
 
     @classmethod
     def none(cls, k: int) -> Served:

@@ -1,0 +1,86 @@
+"""Evaluation on what the model had not seen: precision@k, nDCG@k and the percentile rank of C10
+leave out the items in the listener's row of the matrix the model was fitted on."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from streamsim.core.events import Events
+from streamsim.economics.tables import StreamTable
+from streamsim.measures.metrics import Consumption, ndcg_at_k, precision_at_k, unseen
+from streamsim.recommender import serving
+from streamsim.studies.calibration import percentile_ranks
+
+
+def consumption(pairs, n_listeners=3, n_tracks=8) -> Consumption:
+    lis, trk = np.array(pairs).T
+    table = StreamTable.from_events(lis, trk, np.ones(len(lis), bool), np.zeros(len(lis), bool),
+                                    np.zeros(n_tracks, np.int32), n_tracks)
+    return Consumption.of(table, n_listeners, n_tracks)
+
+
+def seen_matrix(pairs, shape=(3, 8)) -> sp.csr_matrix:
+    lis, trk = np.array(pairs).T
+    return sp.csr_matrix((np.ones(len(lis), np.float32), (lis, trk)), shape=shape)
+
+
+SETS = consumption([(0, 1), (0, 2), (0, 5), (1, 3)])
+SEEN = seen_matrix([(0, 1), (0, 3), (1, 3)])       # listener 1 streamed only what the model had seen
+USERS = np.array([0, 1])
+SLATES = np.array([[1, 7, 5, -1], [3, 2, -1, -1]])
+
+
+def test_seen_items_leave_the_slate_and_the_relevant_set():
+    items, relevant = unseen(SETS, USERS, SLATES, SEEN)
+    np.testing.assert_array_equal(items, [[7, 5, -1, -1], [2, -1, -1, -1]])
+    np.testing.assert_array_equal(relevant, [2, 0])       # {2, 5} for listener 0; nothing new for 1
+    items, relevant = unseen(SETS, USERS, SLATES, None)
+    np.testing.assert_array_equal(items, SLATES)
+    np.testing.assert_array_equal(relevant, [3, 1])
+
+
+def test_precision_and_ndcg_score_only_unseen_items():
+    assert precision_at_k(SETS, USERS, SLATES, 1) == pytest.approx(1.0)     # replays counted
+    assert precision_at_k(SETS, USERS, SLATES, 1, SEEN) == 0.0              # 7 is not streamed
+    assert precision_at_k(SETS, USERS, SLATES, 2, SEEN) == pytest.approx(0.5)
+    ideal = 1.0 + 1.0 / np.log2(3.0)
+    assert ndcg_at_k(SETS, USERS, SLATES, 2, SEEN) == pytest.approx((1.0 / np.log2(3.0)) / ideal)
+
+
+class FixedOrder:
+    """Ranks items in a fixed order, without the excluded ones (as a Recommender does)."""
+
+    name = "fixed"
+
+    def __init__(self, order):
+        self.order = np.asarray(order, np.int32)
+
+    def recommend(self, users, k, exclude=None, allowed=None):
+        ptr, idx = serving.exclusion_rows(exclude, np.asarray(users, np.int32))
+        items = np.full((len(users), k), -1, np.int32)
+        for r in range(len(users)):
+            keep = self.order[~np.isin(self.order, idx[ptr[r]:ptr[r + 1]])][:k]
+            items[r, :len(keep)] = keep
+        return items, np.zeros((len(users), k), np.float32)
+
+
+def test_percentile_rank_is_over_unseen_items_and_unseen_streams():
+    # listener 0 streams track 0 (trained on: a replay) and track 2 (new to the model)
+    ev = Events(listener=np.array([0, 0]), track=np.array([0, 2]), channel=np.zeros(2),
+                seconds=np.full(2, 200.0), utility=np.zeros(2), saved=np.zeros(2, bool))
+    model = SimpleNamespace(
+        ledger=SimpleNamespace(events=ev, stream=np.ones(2, bool),
+                               track_streams_prev=np.array([50, 10, 40, 20, 30])),
+        catalog=np.zeros(5), listeners=SimpleNamespace(is_bot=np.zeros(1, bool), n=1),
+        recommender=FixedOrder([4, 3, 2, 1, 0]))
+    seen = seen_matrix([(0, 0), (0, 4)], shape=(1, 5))
+    everything = percentile_ranks(model)
+    assert everything["fixed"] == pytest.approx((4 / 4 + 2 / 4) / 2)
+    assert everything["popularity"] == pytest.approx((0 / 4 + 1 / 4) / 2)
+    clean = percentile_ranks(model, seen)
+    # unseen candidates {1, 2, 3}: the fixed order gives 3, 2, 1; popularity 2, 3, 1
+    assert clean["fixed"] == pytest.approx(1 / 2) and clean["popularity"] == pytest.approx(0.0)

@@ -10,7 +10,7 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def aggregate_streams(lis, trk, sought, n_listeners):
+def aggregate_streams(lis, trk, sought, seconds, n_listeners):
     # Counting sort by listener, then a small sort of each listener's tracks, summing runs.
     n = len(lis)
     start = np.zeros(n_listeners + 1, np.int64)
@@ -21,15 +21,18 @@ def aggregate_streams(lis, trk, sought, n_listeners):
     pos = start[:-1].copy()
     t_by = np.empty(n, np.int32)
     s_by = np.empty(n, np.bool_)
+    x_by = np.empty(n, np.float64)
     for i in range(n):
         p = pos[lis[i]]
         t_by[p] = trk[i]
         s_by[p] = sought[i]
+        x_by[p] = seconds[i]
         pos[lis[i]] += 1
     out_l = np.empty(n, np.int32)
     out_t = np.empty(n, np.int32)
     out_s = np.zeros(n, np.float64)
     out_q = np.zeros(n, np.float64)
+    out_x = np.zeros(n, np.float64)
     m = 0
     for g in range(n_listeners):
         a, b = start[g], start[g + 1]
@@ -45,9 +48,10 @@ def aggregate_streams(lis, trk, sought, n_listeners):
                 m += 1
                 prev = t
             out_s[m - 1] += 1.0
+            out_x[m - 1] += x_by[a + o]
             if s_by[a + o]:
                 out_q[m - 1] += 1.0
-    return out_l[:m], out_t[:m], out_s[:m], out_q[:m]
+    return out_l[:m], out_t[:m], out_s[:m], out_q[:m], out_x[:m]
 
 
 @numba.njit(cache=True)

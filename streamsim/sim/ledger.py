@@ -7,15 +7,15 @@ interaction matrix ``R_t = decay * R_{t-1} + dR_t`` that the recommender trains 
 
 from __future__ import annotations
 
-from collections import deque
 import numpy as np
 import scipy.sparse as sp
 
 from streamsim.agents.catalog import Catalog
+from streamsim.agents.trailing import DistinctPairs, TrailingSum
 from streamsim.core.codes import SOUGHT
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
-from streamsim.economics.tables import StreamTable
+from streamsim.economics.tables import ArtistWindow, StreamTable, sum_by
 
 
 
@@ -46,6 +46,7 @@ class Ledger:
         track_streams_prev: streams of each track in the epoch before.
         track_plays_last, track_early_skips_last: plays and early skips (< 30 s, not completed).
         listener_plays_total: plays of each listener since it joined.
+        table: the last epoch's streams per (listener, track), with seconds.
     """
 
     def __init__(self, scenario: Scenario):
@@ -53,7 +54,6 @@ class Ledger:
         self.threshold_s = scenario.listeners.behaviour.stream_threshold_s
         self.skip_signal = scenario.listeners.behaviour.skip_signal
         self.heard_epochs = max(scenario.recommender.exclude_heard_epochs, 1)
-        self.window = scenario.payouts.threshold.window_epochs
         self.epoch = -1
         self.events = Events.empty()
         self.stream = np.zeros(0, bool)
@@ -67,8 +67,11 @@ class Ledger:
         self.listener_plays_total = np.zeros(0, np.int64)
         self._R = sp.csr_matrix((0, 0), dtype=np.float32)
         self._last_heard = sp.csr_matrix((0, 0), dtype=np.float32)  # epoch + 1 of the last play
-        self._window_streams: deque[tuple[np.ndarray, np.ndarray]] = deque()
-        self._window_total = np.zeros(0, np.int64)
+        self._track_window = TrailingSum(scenario.payouts.threshold.window_epochs, np.int64)
+        window = scenario.payouts.artist_centric.window_epochs
+        self._artist_streams = TrailingSum(window)
+        self._artist_listeners = DistinctPairs(window)
+        self.table = StreamTable.empty()
 
     def seed_history(self, track_streams: np.ndarray) -> None:
         """Start the per-track stream history from a prior (the pre-run back catalog's plays)."""
@@ -82,8 +85,9 @@ class Ledger:
     def extend(self, n_listeners: int, n_tracks: int) -> None:
         """Grow the tallies to cover new listeners and tracks (zeros until they are played)."""
         for name in ("track_streams_total", "track_streams_last", "track_streams_prev",
-                     "track_plays_last", "track_early_skips_last", "_window_total"):
+                     "track_plays_last", "track_early_skips_last"):
             setattr(self, name, _grow(getattr(self, name), n_tracks))
+        self._track_window.grow(n_tracks)
         self.listener_plays_total = _grow(self.listener_plays_total, n_listeners)
 
     def record(self, events: Events, catalog: Catalog, n_listeners: int, epoch: int) -> None:
@@ -105,12 +109,11 @@ class Ledger:
         self.track_early_skips_last = np.bincount(events.track[early], minlength=n_tracks).astype(np.int64)
         self.listener_plays_total += np.bincount(events.listener, minlength=n_listeners).astype(np.int64)
 
-        touched = np.flatnonzero(self.track_streams_last)
-        self._window_streams.append((touched, self.track_streams_last[touched]))
-        self._window_total[touched] += self.track_streams_last[touched]
-        if len(self._window_streams) > self.window:
-            old_ids, old_counts = self._window_streams.popleft()
-            self._window_total[old_ids] -= old_counts
+        self._track_window.add(self.track_streams_last)
+        self.table = StreamTable.from_events(events.listener, events.track, self.stream,
+                                             np.isin(events.channel, SOUGHT), catalog.artist, n_tracks,
+                                             events.seconds)
+        self._remember_artist_pairs(catalog.artist)
 
         signal = np.where(self.stream, np.minimum(events.seconds / np.maximum(length, 1.0), 1.0),
                           np.float32(self.skip_signal)).astype(np.float32)
@@ -151,13 +154,20 @@ class Ledger:
 
     def track_streams_window(self, n_tracks: int | None = None) -> np.ndarray:
         """Streams of each track over the trailing payout window (threshold rule)."""
-        return _grow(self._window_total, n_tracks or 0).copy()
+        return self._track_window.total(n_tracks)
 
     def streams_table(self) -> StreamTable:
-        """The last epoch's streams aggregated per (listener, track), for the payout rules."""
-        ev = self.events
-        sought = np.isin(ev.channel, SOUGHT)
-        n_tracks = len(self.track_streams_last)
-        track_artist = np.zeros(n_tracks, np.int32)
-        track_artist[ev.track] = self.artist
-        return StreamTable.from_events(ev.listener, ev.track, self.stream, sought, track_artist, n_tracks)
+        """The last epoch's streams aggregated per (listener, track), with seconds, for the payout rules."""
+        return self.table
+
+    def _remember_artist_pairs(self, track_artist: np.ndarray) -> None:
+        t = self.table
+        self._artist_streams.add(sum_by(t.artist, t.streams, int(track_artist.max(initial=-1)) + 1))
+        streamed = t.streams > 0
+        self._artist_listeners.add(t.listener[streamed], t.artist[streamed])
+
+    def artist_window(self, n_artists: int) -> ArtistWindow:
+        """Streams and distinct listeners of each artist over the artist-centric rule's rolling
+        window (a listener who streamed an artist in several weeks counts once)."""
+        return ArtistWindow(self._artist_streams.total(n_artists), self._artist_listeners.groups_per_item(n_artists),
+                            self._artist_listeners.epochs)

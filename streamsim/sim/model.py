@@ -29,7 +29,8 @@ from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 from streamsim.economics import revenue as money
 from streamsim.economics.rules import settle_all
-from streamsim.economics.tables import StreamTable
+from streamsim.economics.splits import net_shares
+from streamsim.economics.tables import sum_by
 from streamsim.recommender.base import FitContext, FitInfo
 from streamsim.sim.evaluation import oracle_evaluation
 from streamsim.sim.ledger import Ledger
@@ -145,13 +146,21 @@ class StreamingModel(mesa.Model):
         with self._phase("payouts"):
             revenue = money.listener_revenue(self.listeners.premium, self.listeners.active, sc.payouts)
             table = self.ledger.streams_table()
-            scale = self.payout_scale()
-            settlement = settle_all(table, revenue, len(self.catalog), self.artists.n, sc.payouts,
-                                    self.ledger.track_streams_window(len(self.catalog)), scale,
-                                    history_epochs=min(t + 1, sc.payouts.threshold.window_epochs))
+            n_tracks, n_artists = len(self.catalog), self.artists.n
+            scale = money.Scale.of(self.payout_scale(), n_tracks, n_artists)
+            settlement = settle_all(table, revenue, n_tracks, n_artists, sc.payouts,
+                                    self.ledger.track_streams_window(n_tracks), scale, history_epochs=t + 1,
+                                    track_length_s=self.catalog.length_s,
+                                    artist_window=self.ledger.artist_window(n_artists))
+            pool = money.pool_of(revenue, sc.payouts)
+            artist_streams = sum_by(table.artist, table.streams, n_artists)
         with self._phase("adapt"):
-            self.artists.adapt(t, settlement[sc.payouts.active], self.ledger.track_streams_last,
-                               self.ledger.track_plays_last, self.ledger.track_early_skips_last, rng("adapt"))
+            self.artists.observe(t, settlement[sc.payouts.active], artist_streams,
+                                 money.money_scale(scale, pool, float(table.streams.sum())),
+                                 net_shares(self.artists.contract, sc.payouts.splits))
+            self.artists.adapt(t)
+            self.artists.respond(t)
+            self.artists.exit(t, rng("adapt"))
         with self._phase("update"):
             arrivals, churned = self.listeners.update(events, self.catalog, t, rng("update"))
         with self._phase("metrics"):
@@ -160,9 +169,7 @@ class StreamingModel(mesa.Model):
             oracle_users, oracle_utility = oracle_evaluation(self, served, metric_seed)
             record = EpochRecord(
                 epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,
-                table=table, settlement=settlement, revenue=revenue,
-                pool=money.pool_of(revenue, sc.payouts),
-                scale=money.Scale.of(scale, len(self.catalog), self.artists.n),
+                table=table, settlement=settlement, revenue=revenue, pool=pool, scale=scale,
                 fit_seconds=fit.seconds, fit_loss=fit.loss,
                 new_tracks=new_tracks, new_artists=new_artists, arrivals=arrivals, churned=churned,
                 served=served, served_before=self._served,
@@ -178,7 +185,10 @@ class StreamingModel(mesa.Model):
 
     def _artists(self) -> Artists:
         art = self.artists
-        return Artists(art.tier.copy(), art.major.copy(), art.entry_epoch.copy())
+        return Artists(art.tier.copy(), art.major.copy(), art.entry_epoch.copy(), fame_tier=art.fame_tier.copy(),
+                       contract=art.contract.copy(), label=art.label.copy(), active=art.active.copy(),
+                       fraud=art.is_fraud.copy(), trailing_streams=art.trailing_streams(),
+                       release_rate=art.release_rate.copy())
 
     def _listeners(self) -> Listeners:
         lis = self.listeners

@@ -43,7 +43,7 @@ CONTRACT = [
                                            "payout_emerging_share", "artists_above_living",
                                            "per_stream_value", "fraud_share")),
 ]
-ARTIST_COLUMNS = ["epoch", "artist_id", "tier", "fame_tier", "major_label", "contract", "label_id", "active",
+ARTIST_COLUMNS = ["epoch", "burn_in", "artist_id", "tier", "fame_tier", "major_label", "contract", "label_id", "active",
                   "entry_epoch", "trailing_streams", "popularity_decile", "release_rate", "streams",
                   "unique_listeners", "impressions", "tracks_released", "release_mean_length_s",
                   "release_mean_intro_s", *(f"payout_{r}" for r in RULES), "net_income"]

@@ -471,7 +471,8 @@ def synthetic_record(n_listeners: int, n_tracks: int, n_artists: int, n_exposure
     stream = seconds >= 30
     events = Events(ev_listener, ev_track, channel, seconds, rng.normal(0.5, 1.0, n_exposures),
                     np.zeros(n_exposures, bool))
-    table = StreamTable.from_events(ev_listener, ev_track, stream, np.isin(channel, SOUGHT), track_artist, n_tracks)
+    table = StreamTable.from_events(ev_listener, ev_track, stream, np.isin(channel, SOUGHT), track_artist, n_tracks,
+                                    seconds)
 
     def unit(n: int) -> np.ndarray:
         x = rng.standard_normal((n, d)).astype(np.float32)
@@ -505,10 +506,23 @@ def synthetic_record(n_listeners: int, n_tracks: int, n_artists: int, n_exposure
         oracle_users=oracle_users, oracle_utility=rng.normal(2.0, 0.3, len(oracle_users)),
         served_utility=rng.normal(1.0, 0.3, len(oracle_users)), metric_seed=seed,
         tracks=tracks,
-        artists=Artists(tier, rng.random(n_artists) < 0.3, rng.integers(-5, epoch + 1, n_artists).astype(np.int32)),
+        artists=synthetic_artists(tier, artist_weight, epoch, rng),
         listeners=Listeners(active, np.zeros(n_listeners, bool), unit(n_listeners),
                             rng.normal(0.5, 0.2, n_listeners).astype(np.float32), premium))
     return record, scenario
+
+
+def synthetic_artists(tier: np.ndarray, weight: np.ndarray, epoch: int, rng: np.random.Generator):
+    """Artist state for a synthetic record: contracts, labels and trailing streams drawn around ``weight``."""
+    from streamsim.sim.record import Artists
+
+    n = len(tier)
+    contract = rng.integers(0, 3, n).astype(np.int8)
+    return Artists(tier, contract == 0, rng.integers(-5, epoch + 1, n).astype(np.int32), fame_tier=tier.copy(),
+                   contract=contract, label=np.where(contract < 2, rng.integers(0, 10, n), -1).astype(np.int32),
+                   active=rng.random(n) < 0.95, fraud=np.zeros(n, bool),
+                   trailing_streams=52 * weight * rng.lognormal(0.0, 0.3, n),
+                   release_rate=rng.gamma(2.0, 0.03, n).astype(np.float32))
 
 
 def empty_record(d: int = 8, k: int = 10, epoch: int = 0, **fields):
@@ -530,3 +544,93 @@ def empty_record(d: int = 8, k: int = 10, epoch: int = 0, **fields):
         artists=Artists(np.zeros(0, np.int8), no, i32),
         listeners=Listeners(no, no, np.zeros((0, d), np.float32), f32, no))
     return dataclasses.replace(base, **fields)
+
+
+# -- the Goodhart loop end to end (tests/test_goodhart.py, benchmarks/goodhart_incentives.py) --------
+
+GOODHART_WORLD = {
+    "listeners.count": 300, "artists.count": 60, "artists.release_rate": 0.4, "artists.entry_rate": 0.0,
+    "catalog.back_catalog_years": 1.0, "recommender.kind": "popularity",
+    "artists.adaptation.adaptive_share": 1.0, "artists.adaptation.evaluation_epochs": 4,
+    "artists.labels.act": True, "artists.labels.decision_epochs": 2,
+    "metrics.eval_listeners": 20, "metrics.jaccard_pairs": 20, "metrics.diversity_listeners": 20}
+"""A small world where artists and labels adapt: big enough to measure incentives in 20 weeks."""
+
+GOODHART_RULES = ("pro_rata", "duration")
+FEATURES = ("length", "intro")
+
+
+@dataclasses.dataclass
+class GoodhartRun:
+    """One adaptive run: how the artists' targets drifted and what each judged release earned.
+
+    Attributes:
+        drift: feature -> mean change of the initial artists' targets over the run (s).
+        income: rule -> each judged release's payout over its first evaluation_epochs epochs
+            (every rule settled on the same streams).
+        artist: artist of each judged release.
+        deviation: feature -> each judged release's feature minus what its artist aimed at.
+    """
+
+    drift: dict[str, float]
+    income: dict[str, np.ndarray]
+    artist: np.ndarray
+    deviation: dict[str, np.ndarray]
+
+
+def goodhart_run(rule: str, seed: int, epochs: int, world: dict | None = None,
+                 rules: tuple[str, ...] = GOODHART_RULES) -> GoodhartRun:
+    """Run the small adaptive world with ``rule`` in force; no payoff is imposed."""
+    from streamsim.sim.model import StreamingModel
+
+    sc = Scenario().replace(**{**(world or GOODHART_WORLD), "run.seed": seed, "run.epochs": epochs,
+                               "payouts.active": rule})
+    model = StreamingModel(sc)
+    arts = model.artists
+    start = {"length": arts.target_length_s.copy(), "intro": arts.target_intro_s.copy()}
+    h = sc.artists.adaptation.evaluation_epochs
+    income = {r: np.zeros(0) for r in rules}
+    for _ in range(epochs):
+        record = model.step()
+        age = record.epoch - record.tracks.release_epoch
+        young = (age >= 0) & (age < h)
+        for r in rules:
+            paid = record.settlement[r]
+            income[r] = np.concatenate([income[r], np.zeros(len(paid) - len(income[r]))])
+            income[r][young] += paid[young]
+    cat = model.catalog
+    judged = np.flatnonzero((cat.release_epoch >= 0) & (cat.release_epoch + h <= epochs))
+    aim = arts.aims()[judged]
+    n = len(start["length"])
+    return GoodhartRun(
+        drift={"length": float(np.mean(arts.target_length_s[:n] - start["length"])),
+               "intro": float(np.mean(arts.target_intro_s[:n] - start["intro"]))},
+        income={r: income[r][judged] for r in rules}, artist=cat.artist[judged],
+        deviation={"length": cat.length_s[judged] - aim[:, 0], "intro": cat.intro_s[judged] - aim[:, 1]})
+
+
+def _pooled(runs: list[GoodhartRun], outcome) -> tuple[np.ndarray, np.ndarray]:
+    """Artists (made distinct across runs) and an outcome per judged release, over several runs."""
+    artist = np.concatenate([r.artist.astype(np.int64) + (k << 32) for k, r in enumerate(runs)])
+    return artist, np.concatenate([outcome(r) for r in runs])
+
+
+def incentive_t(runs: list[GoodhartRun], rule: str, feature: str) -> float:
+    """t of the slope of relative income under ``rule`` on the feature's deviation from its aim,
+    pooled over every judged release of the runs (the labels' estimator, one unit)."""
+    from streamsim.agents.artists import relative_income, slope_t
+
+    artist, y = _pooled(runs, lambda r: relative_income(r.artist, r.income[rule]))
+    _, x = _pooled(runs, lambda r: r.deviation[feature])
+    return float(slope_t(np.zeros(len(artist), np.int64), artist, y, x, 1)[0])
+
+
+def incentive_gap_t(runs: list[GoodhartRun], feature: str, rule: str = "duration", base: str = "pro_rata") -> float:
+    """t of the slope of ``rule``'s minus ``base``'s relative income on the feature's deviation:
+    the same releases on the same streams, so popularity and luck cancel."""
+    from streamsim.agents.artists import relative_income, slope_t
+
+    artist, gap = _pooled(runs, lambda r: relative_income(r.artist, r.income[rule])
+                          - relative_income(r.artist, r.income[base]))
+    _, x = _pooled(runs, lambda r: r.deviation[feature])
+    return float(slope_t(np.zeros(len(artist), np.int64), artist, gap, x, 1)[0])

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamsim.core.codes import CHANNELS
+from streamsim.core.codes import CHANNELS, Contract
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 from streamsim.core.units import EPOCHS_PER_MONTH
@@ -21,7 +21,7 @@ from streamsim.economics.tables import StreamTable
 from streamsim.measures import metrics as M
 from streamsim.measures.artists import artist_rows
 from streamsim.measures.registry import collect, metric_columns
-from streamsim.measures.view import EpochView
+from streamsim.measures.view import EpochView, deciles
 from streamsim.sim.record import Artists, Listeners, Served, Tracks
 from streamsim.testing import empty_record, synthetic_record
 
@@ -43,9 +43,10 @@ CONTRACT = [
                                            "payout_emerging_share", "artists_above_living",
                                            "per_stream_value", "fraud_share")),
 ]
-ARTIST_COLUMNS = ["epoch", "burn_in", "artist_id", "tier", "major_label", "entry_epoch", "streams", "unique_listeners",
-                  "impressions", "tracks_released", "release_mean_length_s", "release_mean_intro_s",
-                  *(f"payout_{r}" for r in RULES)]
+ARTIST_COLUMNS = ["epoch", "burn_in", "artist_id", "tier", "fame_tier", "major_label", "contract", "label_id", "active",
+                  "entry_epoch", "trailing_streams", "popularity_decile", "release_rate", "streams",
+                  "unique_listeners", "impressions", "tracks_released", "release_mean_length_s",
+                  "release_mean_intro_s", *(f"payout_{r}" for r in RULES), "net_income"]
 
 
 # ------------------------------------------------------------------ known answers
@@ -203,7 +204,8 @@ def test_collect_known_small_epoch():
         tracks=Tracks(np.array([0, 1, 1]), np.array([-5, 3, 3]), np.array([200.0, 180.0, 160.0]),
                       np.array([10.0, 4.0, 6.0]), np.eye(3)[:, :2] + np.array([[0, 0], [0, 0], [1, 0]]),
                       np.zeros(3), np.array([False, False, True]), np.array([10.0, 1.0, 1.0])),
-        artists=Artists(np.array([0, 2]), np.array([True, False]), np.array([0, 2])),
+        artists=Artists(np.array([0, 2]), np.array([True, False]), np.array([0, 2]),
+                        contract=np.array([Contract.MAJOR, Contract.SELF_RELEASED])),
         listeners=Listeners(np.array([True, True]), np.zeros(2, bool), np.array([[1.0, 0.0], [0.0, 1.0]]),
                             np.array([0.2, 0.4]), np.zeros(2, bool)),
         revenue=np.array([2.0, 1.0]), pool=3.0, settlement={r: paid for r in RULES}, scale=Scale(0.001, 0.001),
@@ -219,7 +221,15 @@ def test_collect_known_small_epoch():
     assert row["emerging_mean_unique_listeners"] == 1.0
     assert row["new_releases_reaching_threshold"] == 2
     assert row["payout_emerging_share_pro_rata"] == pytest.approx(2 / 3)
+    # living bar: 1.5 a week times the money scale 0.001 * (pool 3 / 3 streams) / 0.004 = 0.375; net
+    # incomes 1.0 * 0.27305 (major) and 2.0 * 0.84 (self-released): only artist 1 makes a living
+    assert row["living_bar_usd"] == pytest.approx(0.375)
     assert row["artists_above_living_pro_rata"] == 1 and row["fraud_share_pro_rata"] == pytest.approx(1 / 3)
+    assert rows["net_income"] == pytest.approx([0.27305, 1.68])
+    # deciles of two artists ranked on this epoch's streams (no trailing streams in the record): 1 and 6
+    assert rows["popularity_decile"].tolist() == [1, 6] and row["active_artists"] == 2
+    assert row["decile_stream_share_1"] == pytest.approx(1 / 3) and row["decile_stream_share_6"] == pytest.approx(2 / 3)
+    assert row["decile_mean_listeners_6"] == 1.0 and row["decile_stream_share_10"] == 0.0
     assert row["per_stream_value_pro_rata"] == 1.0
     assert row["jaccard_random_pairs"] == 0.0 and row["effective_tracks"] == pytest.approx(3.0)
     assert row["rec_coverage"] == pytest.approx(2 / 3)
@@ -227,6 +237,17 @@ def test_collect_known_small_epoch():
     assert row["mean_true_utility"] == 0.25 and row["satisfaction_mean"] == pytest.approx(0.3)
     assert rows["unique_listeners"].tolist() == [1, 1] and rows["tracks_released"].tolist() == [0, 2]
     assert rows["payout_pro_rata"].tolist() == [1.0, 2.0]
+
+
+def test_deciles_rank_members_ordinally_with_ties_by_position():
+    value = np.array([5.0, 0.0, 0.0, 9.0, 1.0, 0.0, 3.0, 7.0, 2.0, 4.0, 6.0, 8.0])
+    members = np.ones(12, bool)
+    members[3] = False
+    d = deciles(value, members)
+    assert d[3] == -1
+    # ascending values, the three zeros (ids 1, 2, 5) in id order: 1, 2, 5, 4, 8, 6, 9, 0, 10, 7, 11
+    order = [1, 2, 5, 4, 8, 6, 9, 0, 10, 7, 11]
+    assert d[order].tolist() == [k * 10 // 11 for k in range(11)]
 
 
 # Metrics computed on samples drawn with the record's metric seed (pairs, listeners, slate rows).

@@ -103,20 +103,82 @@ class CatalogConfig(Section):
 
 
 class AdaptationConfig(Section):
-    """Goodhart dynamics: how adaptive artists chase what the active payout rule rewards."""
+    """Goodhart dynamics: how artists and labels chase what the active payout rule rewards."""
 
-    adaptive_share: Probability = Field(0.0, description="share of artists who adapt (0 = off)")
+    adaptive_share: Probability = Field(
+        0.0, description="share of artists who adapt their releases on their own (0 = off); "
+                         "artists on a label that acts follow their label instead")
+    evaluation_epochs: int = Field(
+        8, ge=1, le=520, description="a release is judged by its net income over its first this many "
+                                     "epochs (weeks)")
+    memory_epochs: int = Field(
+        52, ge=1, le=10_000, description="releases judged within this many epochs are remembered as "
+                                         "evidence (epochs)")
+    step_size: float = Field(
+        0.05, ge=0.0, le=1.0, description="largest step of length and intro per decision, relative to "
+                                          "the catalog means (dimensionless)")
+    evidence_t: float = Field(
+        2.0, gt=0.0, le=100.0, description="t-statistic of the income slope at which a full step is "
+                                           "taken; weaker evidence takes a proportionally smaller step")
     imitation_rate: Probability = Field(
-        0.2, description="eta: step toward the features of top-earning recent tracks per release")
-    hill_climb_sd: float = Field(0.05, ge=0.0, le=1.0,
-                                 description="relative sd of the exploratory step of hill climbing")
+        0.2, description="eta: step toward the features of the top-earning recent releases per decision")
     creative_cost: float = Field(1.0, ge=0.0, le=100.0,
                                  description="pull back toward the home style per unit distance")
-    top_share: Probability = Field(0.05, description="share of recent tracks counted as successful")
+    top_share: Probability = Field(0.05, description="share of judged releases counted as successful")
     min_length_s: float = Field(60.0, ge=10.0, le=600.0, description="shortest length artists make (s)")
     min_intro_s: float = Field(0.0, ge=0.0, le=60.0, description="shortest intro artists make (s)")
-    recent_epochs: int = Field(26, ge=1, le=10_000,
-                               description="tracks released within this many epochs count as recent")
+
+
+class LabelsConfig(Section):
+    """Contracts and labels: who takes a cut, and who decides an artist's releases."""
+
+    self_released_share: Probability = Field(
+        0.5, description="share of the artists not signed to a major who release themselves through a "
+                         "distributor; the rest are on independent labels (assumption)")
+    majors: int = Field(3, ge=1, le=1000, description="major labels sharing the major-signed artists")
+    independent_roster: float = Field(
+        5.0, ge=1.0, le=100_000.0, description="mean artists per independent label (artists)")
+    act: bool = Field(False, description="labels adapt their rosters' releases, pooling the evidence "
+                                         "of every roster artist (else every artist acts alone)")
+    decision_epochs: int = Field(4, ge=1, le=520,
+                                 description="a label revises its roster's releases every this many epochs")
+
+
+class DynamicsConfig(Section):
+    """Careers: fame, release rates, exit and entry that respond to income (each 0/false = off)."""
+
+    fame_rate: Probability = Field(
+        0.0, description="per-epoch step of log fame toward the fame of the artist's rank in trailing "
+                         "streams (0 = fame fixed)")
+    release_response: bool = Field(
+        False, description="release rates follow income per second of music released, and splitting "
+                           "keeps the seconds released when tracks get shorter")
+    release_elasticity: float = Field(
+        0.5, ge=0.0, le=10.0, description="elasticity of an artist's output (seconds of music per epoch) "
+                                          "in its income per second released relative to the market's")
+    release_adjust_rate: Probability = Field(
+        0.1, description="per-epoch step of the output multiplier toward its target")
+    release_multiplier_max: float = Field(
+        4.0, ge=1.0, le=100.0, description="output stays within [1/max, max] times the fame-given rate")
+    exit: bool = Field(False, description="professional artists stop releasing when their trailing "
+                                          "net income stays below the reservation value")
+    entry_response: bool = Field(
+        False, description="professional entrants arrive in proportion to the income a newcomer can expect")
+    professional_share: Probability = Field(
+        0.1, description="share of artists who need an income from streaming (the rest never exit for "
+                         "lack of it)")
+    reservation_usd_month: float = Field(
+        250.0, ge=0.0, le=1e7, description="net streaming income a month below which a professional "
+                                          "gives up (real USD, scaled to the platform like the living bar)")
+    exit_hazard: Probability = Field(0.02, description="chance per epoch that a professional under the "
+                                                       "reservation value stops releasing")
+    grace_epochs: int = Field(52, ge=1, le=10_000,
+                              description="epochs of observed income before an artist can exit")
+    entry_elasticity: float = Field(
+        1.0, ge=0.0, le=10.0, description="elasticity of professional entry in expected newcomer income "
+                                          "over the reservation value")
+    entry_multiplier_max: float = Field(4.0, ge=1.0, le=100.0,
+                                        description="professional entry stays within [0, max] times its base rate")
 
 
 class ArtistsConfig(Section):
@@ -145,7 +207,11 @@ class ArtistsConfig(Section):
                     "by artists drawn in proportion to their release rates (Chaney et al.'s fixed arrivals)")
     entry_rate: float = Field(0.002, ge=0.0, le=1.0,
                               description="new artists per epoch, as a share of current artists")
+    tier_window_epochs: int = Field(
+        52, ge=1, le=10_000, description="tiers are ranks of streams over this many trailing epochs (epochs)")
     adaptation: AdaptationConfig = AdaptationConfig()
+    labels: LabelsConfig = LabelsConfig()
+    dynamics: DynamicsConfig = DynamicsConfig()
 
     @field_validator("established_share")
     @classmethod
@@ -387,6 +453,9 @@ class ArtistCentricConfig(Section):
 
     min_monthly_streams: float = Field(1000.0, ge=0.0, description="artist streams a month to boost")
     min_monthly_listeners: float = Field(500.0, ge=0.0, description="unique listeners a month to boost")
+    window_epochs: int = Field(4, ge=1, le=520,
+                               description="rolling window of the monthly bars; bars pro-rated to "
+                                           "window / (52/12) epochs (epochs)")
     artist_boost: float = Field(2.0, ge=1.0, le=100.0, description="weight of boosted artists' streams")
     sought_boost: float = Field(2.0, ge=1.0, le=100.0, description="weight of sought streams")
     listener_cap: float = Field(1000.0, gt=0.0, description="streams a month above which a listener is capped")
@@ -397,6 +466,31 @@ class ThresholdConfig(Section):
 
     min_streams: float = Field(1000.0, ge=0.0, description="streams over the window to earn (real units)")
     window_epochs: int = Field(52, ge=1, le=10_000, description="trailing window (epochs)")
+    min_length_s: float = Field(0.0, ge=0.0, le=1800.0,
+                                description="tracks shorter than this earn nothing (s; 0 = off; "
+                                            "Spotify 2024 noise rule: 120)")
+
+
+class DurationConfig(Section):
+    """Duration-weighted rule: the pool split by seconds streamed, each play counted up to a cap."""
+
+    play_cap_s: float = Field(420.0, gt=0.0, le=1e5, description="most seconds one stream can count (s)")
+
+
+class SplitsConfig(Section):
+    """How an artist's payout becomes the artist's net income, by contract (CMA 2022; assumptions)."""
+
+    publishing_share: Probability = Field(
+        0.15, description="share of a payout that goes to publishing (songwriters and publishers; CMA 2022)")
+    writer_share: Probability = Field(
+        0.5, description="share of the publishing income the artist keeps as its songwriter (assumption)")
+    major_royalty: Probability = Field(
+        0.233, description="artist's share of a major label's recording receipts (CMA 2022, 2021 deals)")
+    independent_royalty: Probability = Field(
+        0.5, description="artist's share of an independent label's recording receipts (assumption)")
+    self_released_royalty: Probability = Field(
+        0.9, description="share of the recording income a self-released artist keeps after the "
+                         "distributor's fee (assumption)")
 
 
 class PayoutsConfig(Section):
@@ -408,11 +502,14 @@ class PayoutsConfig(Section):
     ad_revenue_month: float = Field(0.6, ge=0.0, le=1000.0,
                                     description="ad revenue per ad-supported listener (USD per month)")
     rights_share: Probability = Field(0.66, description="share of revenue paid to rights holders")
-    living_usd_month: float = Field(1000.0, ge=0.0, description="monthly payout counted as a living")
+    living_usd_month: float = Field(
+        1000.0, ge=0.0, description="monthly net income counted as a living (real USD, scaled to the platform)")
     scale: float | Literal["auto"] = Field(
         "auto", description="multiplier of real-world stream thresholds; auto = by streams per track")
     artist_centric: ArtistCentricConfig = ArtistCentricConfig()
     threshold: ThresholdConfig = ThresholdConfig()
+    duration: DurationConfig = DurationConfig()
+    splits: SplitsConfig = SplitsConfig()
 
     @field_validator("active")
     @classmethod

@@ -70,6 +70,8 @@ def time_series() -> dict[str, tuple[str, list[tuple[str, list[str]]]]]:
         "release_drift": ("Drift of new releases (Goodhart)", [
             ("Mean track length", ["release_mean_length_s"]),
             ("Mean time to the hook", ["release_mean_intro_s"]),
+            ("Artists still releasing", ["active_artists"]),
+            ("Artists above a living by rule", [f"artists_above_living_{r}" for r in rules]),
         ]),
     }
 
@@ -134,6 +136,33 @@ def lorenz_figure(artists: pd.DataFrame, title: str = "") -> Figure | None:
     return fig
 
 
+# ---------------------------------------------------------------- reach by popularity decile
+
+DECILE_PANELS = (("decile_stream_share_{k}", "Stream share of each decile", "share of streams (0-1)"),
+                 ("decile_mean_listeners_{k}", "Unique listeners per artist", "listeners per week"))
+
+
+def decile_figure(metrics: pd.DataFrame, title: str = "") -> Figure | None:
+    """Small-artist reach by trailing-popularity decile: each decile's stream share and unique
+    listeners per artist, mean over the run's epochs, whiskers the 5th-95th percentile of epochs."""
+    deciles = [k for k in range(1, 11) if all(p.format(k=k) in metrics.columns for p, _, _ in DECILE_PANELS)]
+    if not deciles:
+        return None
+    fig, axes = _grid(len(DECILE_PANELS), ncols=2, size=(5.6, 3.8))
+    fig.suptitle("Reach by trailing-popularity decile (1 = least streamed tenth of artists)"
+                 f"{': ' + title if title else ''}")
+    for ax, (pattern, name, y_unit) in zip(axes, DECILE_PANELS):
+        values = metrics[[pattern.format(k=k) for k in deciles]].to_numpy(dtype=float)
+        mean = values.mean(axis=0)
+        low, high = np.percentile(values, [5, 95], axis=0)
+        ax.bar(deciles, mean, color=SCENARIO_COLOURS[0], yerr=[mean - low, high - mean], capsize=3)
+        if (mean > 0).any():
+            ax.set_yscale("log")
+        ax.set(title=name, xlabel="trailing-popularity decile", ylabel=y_unit, xticks=deciles)
+        ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
 # ---------------------------------------------------------------- time series of one run
 
 def time_series_figure(metrics: pd.DataFrame, title: str, panels: list[tuple[str, list[str]]]) -> Figure | None:
@@ -173,6 +202,9 @@ def plot_run(run_dir: str | Path, burn_in: bool = False) -> list[Path]:
         fig = time_series_figure(metrics, f"{title}: {name}", panels)
         if fig is not None:
             written += save(fig, out, stem)
+    fig = decile_figure(metrics, name)
+    if fig is not None:
+        written += save(fig, out, "reach_by_decile")
     return written
 
 

@@ -34,11 +34,23 @@ class Tracks:
 
 @dataclass(frozen=True)
 class Artists:
-    """Artist state at the end of the epoch (A artists; copies)."""
+    """Artist state at the end of the epoch (A artists; copies).
+
+    ``tier`` is ranked on ``trailing_streams`` (streams over the tier window, the pre-run
+    history filling epochs before the run); ``fame_tier`` is the tier given by fame at entry.
+    The fields after ``entry_epoch`` may be left out (None: unknown) by hand-made records.
+    """
 
     tier: np.ndarray
     major: np.ndarray
     entry_epoch: np.ndarray
+    fame_tier: np.ndarray | None = None
+    contract: np.ndarray | None = None      # streamsim.core.codes.Contract codes
+    label: np.ndarray | None = None         # label id, -1 self-released
+    active: np.ndarray | None = None        # still releasing
+    fraud: np.ndarray | None = None         # stream-farm artists
+    trailing_streams: np.ndarray | None = None
+    release_rate: np.ndarray | None = None  # tracks per epoch
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from streamsim.economics.rules import settle_all
 from streamsim.economics.tables import StreamTable
 from streamsim.recommender.base import FitContext, FitInfo
 from streamsim.sim.evaluation import oracle_evaluation
+from streamsim.sim.ideal import IdealArm
 from streamsim.sim.ledger import Ledger
 from streamsim.sim.record import Artists, EpochRecord, Listeners, Served, Tracks
 from streamsim.sim.seeds import phase_rng
@@ -79,6 +80,7 @@ class StreamingModel(mesa.Model):
         self.ledger.extend(self.listeners.n, len(self.catalog))
         self._served = Served.none(scenario.channels.slate_size)
         self._record: EpochRecord | None = None
+        self.ideal = IdealArm(type(self), scenario, n_threads) if scenario.metrics.chaney else None
         # Mesa replaces step() by a wrapper that advances its clock and returns nothing; wrap
         # that once more so that step() hands back the epoch's record.
         advance_clock = self.step
@@ -167,7 +169,8 @@ class StreamingModel(mesa.Model):
                 new_tracks=new_tracks, new_artists=new_artists, arrivals=arrivals, churned=churned,
                 served=served, served_before=self._served,
                 oracle_users=oracle_users, oracle_utility=oracle_utility, metric_seed=metric_seed,
-                tracks=self._tracks(), artists=self._artists(), listeners=self._listeners())
+                tracks=self._tracks(), artists=self._artists(), listeners=self._listeners(),
+                chaney=self.ideal.measure(self) if self.ideal is not None else None)
             self._served = served
         return record
 

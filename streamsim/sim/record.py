@@ -85,6 +85,8 @@ class EpochRecord:
             the oracle's top-k slate for each of them.
         metric_seed: seed of the sampled metrics (pairs, listeners).
         tracks, artists, listeners: state at the end of the epoch.
+        chaney: with ``metrics.chaney``, Chaney et al.'s measures against the shadow ideal arm
+            (``streamsim.sim.ideal``), by column name; None otherwise.
     """
 
     epoch: int
@@ -110,3 +112,4 @@ class EpochRecord:
     tracks: Tracks
     artists: Artists
     listeners: Listeners
+    chaney: dict[str, float] | None = None

@@ -11,8 +11,9 @@ The ideal arm is a shadow run (``streamsim.sim.ideal.IdealArm``): the same scena
 with ``recommender.kind = "oracle"``, stepped in the same process, one epoch per epoch of the
 measured run. Both runs draw the same world, listeners and releases, so the comparison is
 paired. A run of the oracle arm compares with a shadow of itself, and its measures are exactly 0
-(change) and 1 (utility). The model puts the measures in ``EpochRecord.chaney``; the metrics
-registered below read them (0.0 when ``metrics.chaney`` is off).
+(change) and 1 (utility). Each record carries both sides (``EpochRecord.ideal``); the metrics
+registered below compute the measures from it (0.0 when ``metrics.chaney`` is off). Ties in the
+pairing are broken by a generator of their own, seeded from the record's metric seed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ CHANEY_COLUMNS = ("chaney_jaccard", "chaney_jaccard_ideal", "chaney_jaccard_chan
 """Columns added to metrics.parquet when ``metrics.chaney`` is on (docs/MODEL.md section 5)."""
 
 GROUP = "Chaney et al. (2018) measures (metrics.chaney; 0 when off)"
+TIE_BREAK_KEY = 0xC4A7E1
+"""Spawn key of the pairing's tie-breaking generator under the record's metric seed."""
 
 
 def nearest_users(vectors: np.ndarray | None, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -93,9 +96,23 @@ def measures(partner: np.ndarray, arm_consumed: sp.spmatrix, ideal_consumed: sp.
             "chaney_jaccard_change_vs_ideal": j_arm - j_ideal, "utility_vs_ideal": ratio}
 
 
+def of_view(v: EpochView) -> dict[str, float] | None:
+    """The four measures of an epoch (computed once per view), None without ``metrics.chaney``."""
+    ideal = v.record.ideal
+    if ideal is None:
+        return None
+    if "_chaney" not in v.__dict__:
+        rng = np.random.default_rng(np.random.SeedSequence(v.record.metric_seed, spawn_key=(TIE_BREAK_KEY,)))
+        partner = nearest_users(ideal.user_vectors, ideal.consumed.shape[0], rng)
+        v.__dict__["_chaney"] = measures(partner, ideal.consumed, ideal.ideal_consumed, ideal.utility,
+                                         ideal.ideal_utility)
+    return v.__dict__["_chaney"]
+
+
 def _column(name: str):
     def read(v: EpochView) -> float:
-        return v.record.chaney[name] if v.record.chaney is not None else 0.0
+        values = of_view(v)
+        return values[name] if values is not None else 0.0
     return read
 
 

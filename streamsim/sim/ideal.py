@@ -3,7 +3,8 @@
 With ``metrics.chaney`` the model builds a second model of the same scenario and seed whose
 recommender is the oracle, and steps it once after each of its own epochs. Both draw the same
 world, listeners, releases, start-up slates and interleaving positions (common random numbers),
-so they differ only through their recommenders; ``streamsim.measures.chaney`` compares them.
+so they differ only through their recommenders. Each epoch's record carries what the measures
+compare (``IdealComparison``); ``streamsim.measures.chaney`` computes them.
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from streamsim.core.config import Scenario
-from streamsim.measures.chaney import measures, nearest_users
-
-TIE_BREAK_KEY = 0xC4A7E1
-"""Spawn key of the tie-breaking generator, so it never collides with the run's own streams."""
+from streamsim.sim.record import IdealComparison
 
 
 def ideal_scenario(scenario: Scenario) -> Scenario:
@@ -31,7 +29,7 @@ def mean_utility(model) -> float:
 
 
 class IdealArm:
-    """The shadow ideal run beside a measured run, and Chaney et al.'s measures against it.
+    """The shadow ideal run beside a measured run.
 
     Args:
         model_type: the model class (``StreamingModel``); the shadow is one of it.
@@ -41,15 +39,13 @@ class IdealArm:
 
     def __init__(self, model_type, scenario: Scenario, n_threads: int | None = None):
         self.shadow = model_type(ideal_scenario(scenario), n_threads=n_threads)
-        self.rng = np.random.default_rng(np.random.SeedSequence(scenario.run.seed, spawn_key=(TIE_BREAK_KEY,)))
 
-    def measure(self, model) -> dict[str, float]:
-        """Step the shadow through the epoch the measured model just ran; return the measures."""
+    def step(self, model) -> IdealComparison:
+        """Step the shadow through the epoch the measured model just ran; return both sides."""
         self.shadow.step()
-        lis = model.listeners
         user_vectors = getattr(model.recommender, "user_vectors", None)   # optional in the contract
         vectors = user_vectors() if user_vectors is not None else None
-        partner = nearest_users(vectors, lis.n, self.rng)
         T = len(model.catalog)
-        return measures(partner, lis.consumed_csr(T), self.shadow.listeners.consumed_csr(T),
-                        mean_utility(model), mean_utility(self.shadow))
+        return IdealComparison(model.listeners.consumed_csr(T).copy(), self.shadow.listeners.consumed_csr(T).copy(),
+                               None if vectors is None else np.array(vectors, copy=True),
+                               mean_utility(model), mean_utility(self.shadow))

@@ -170,7 +170,7 @@ class StreamingModel(mesa.Model):
                 served=served, served_before=self._served,
                 oracle_users=oracle_users, oracle_utility=oracle_utility, metric_seed=metric_seed,
                 tracks=self._tracks(), artists=self._artists(), listeners=self._listeners(),
-                chaney=self.ideal.measure(self) if self.ideal is not None else None)
+                ideal=self.ideal.step(self) if self.ideal is not None else None)
             self._served = served
         return record
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from streamsim.core.events import Events
 from streamsim.economics.revenue import Scale
@@ -64,6 +65,25 @@ class Served:
 
 
 @dataclass(frozen=True)
+class IdealComparison:
+    """This run beside its shadow ideal arm after one epoch (``metrics.chaney``).
+
+    Attributes:
+        consumed, ideal_consumed: (L x T) bool CSR, every (listener, track) consumed so far in
+            this run and in the ideal arm.
+        user_vectors: (m, f) this epoch's user representation of the run's recommender (the
+            one its slates were served from), or None if it has none.
+        utility, ideal_utility: mean true utility of the epoch's human plays in each run.
+    """
+
+    consumed: sp.csr_matrix
+    ideal_consumed: sp.csr_matrix
+    user_vectors: np.ndarray | None
+    utility: float
+    ideal_utility: float
+
+
+@dataclass(frozen=True)
 class EpochRecord:
     """Everything one epoch produced.
 
@@ -85,8 +105,8 @@ class EpochRecord:
             the oracle's top-k slate for each of them.
         metric_seed: seed of the sampled metrics (pairs, listeners).
         tracks, artists, listeners: state at the end of the epoch.
-        chaney: with ``metrics.chaney``, Chaney et al.'s measures against the shadow ideal arm
-            (``streamsim.sim.ideal``), by column name; None otherwise.
+        ideal: with ``metrics.chaney``, what Chaney et al.'s measures compare (this run and its
+            shadow ideal arm, ``streamsim.sim.ideal``); None otherwise.
     """
 
     epoch: int
@@ -112,4 +132,4 @@ class EpochRecord:
     tracks: Tracks
     artists: Artists
     listeners: Listeners
-    chaney: dict[str, float] | None = None
+    ideal: IdealComparison | None = None

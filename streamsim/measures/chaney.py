@@ -27,7 +27,7 @@ from streamsim.measures.view import EpochView
 
 CHANEY_COLUMNS = ("chaney_jaccard", "chaney_jaccard_ideal", "chaney_jaccard_change_vs_ideal",
                   "utility_vs_ideal")
-"""Columns added to metrics.parquet when ``metrics.chaney`` is on (docs/MODEL.md section 5)."""
+"""The measures' columns of metrics.parquet (docs/MODEL.md section 5); 0.0 when ``metrics.chaney`` is off."""
 
 GROUP = "Chaney et al. (2018) measures (metrics.chaney; 0 when off)"
 TIE_BREAK_KEY = 0xC4A7E1

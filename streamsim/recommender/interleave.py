@@ -3,9 +3,10 @@
 A model trained on past interactions knows nothing of this epoch's releases. Chaney et al.'s
 simulation therefore interleaves the newest items at random positions of every ranked list;
 T-RECS's replication does the same with the k newest items a user has not consumed. The
-wrapper below does it for any recommender: it asks the model for its slate, removes the
-listener's k newest servable tracks from it and puts them back at k uniformly random positions
-within the slate's length. The model's own ranking keeps its order in the other positions.
+wrapper below does it for any recommender: it asks the model for its slate and puts the
+listener's k newest servable tracks at k uniformly random positions within the slate's length;
+the model's own ranking keeps its order in the other positions, and a track that is both ranked
+and interleaved keeps the better of its two positions (T-RECS shows it twice).
 """
 
 from __future__ import annotations

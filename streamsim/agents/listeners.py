@@ -161,7 +161,7 @@ class ListenerPopulation(mesa.Agent):
     def _draw(self, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Columns of ``count`` new human listeners (cold: no plays, empty library)."""
         cfg, world = self.cfg, self.world
-        G, d = world.n_genres, world.d_style
+        G = world.n_genres
         first = rng.choice(G, size=count, p=world.genre_pop)
         second = np.full(count, -1, np.int64)
         two = (rng.random(count) < cfg.two_genre_share) & (G > 1)
@@ -173,7 +173,7 @@ class ListenerPopulation(mesa.Agent):
             second[two] = np.minimum((cum < rng.random((len(p), 1))).sum(axis=1), G - 1)
         genres = np.stack([first, second], axis=1).astype(np.int16)
         centre = world.genre_centres[first] + np.where(two[:, None], world.genre_centres[np.maximum(second, 0)], 0)
-        taste = normalize(normalize(centre) + cfg.taste_noise * rng.standard_normal((count, d)))
+        taste = world.tastes(count, centre, cfg.taste_noise, rng)
 
         rho = cfg.activity_mainstream_corr
         z = rho * mainstreamness(genres, world.genre_pop) + np.sqrt(1 - rho ** 2) * rng.standard_normal(count)

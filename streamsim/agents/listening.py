@@ -386,10 +386,11 @@ def listen_argmax(listeners, slates, catalog: Catalog, scenario: Scenario) -> Ev
     """Replication mode (Chaney et al. 2018; T-RECS): one item per listener per epoch.
 
     Each served listener consumes the item of its personalised slate with the highest true
-    (noise-free) utility, penalised by ``rank_attention * log(rank)``: the log of the utility
-    score ``exp(U) * rank^-rank_attention``, which keeps the rank weighting meaningful when U is
-    negative. Slates arrive with already consumed items removed (build_slates), so there are no
-    repeats. The item is played in full.
+    (noise-free) utility weighted by rank: ``exp(U) * rank^-r`` (argmax_score "exp_utility",
+    taken in logs as ``U - r log(rank)``, meaningful when U is negative) or Chaney et al.'s
+    ``U * rank^-r`` ("utility", for U >= 0), with r = rank_attention. Slates arrive with
+    already consumed items removed (build_slates), so there are no repeats. The item is played
+    in full.
     """
     users = slates.personalised_users
     items = slates.personalised_items
@@ -401,7 +402,11 @@ def listen_argmax(listeners, slates, catalog: Catalog, scenario: Scenario) -> Ev
     cos = np.einsum("nd,nkd->nk", listeners.taste[users], catalog.style[safe])
     util = (b.w_taste * cos + b.w_quality * catalog.quality[safe]).astype(np.float64)
     rank = np.arange(1, items.shape[1] + 1, dtype=np.float64)
-    score = util - scenario.listeners.rank_attention * np.log(rank)[None, :]
+    r = scenario.listeners.rank_attention
+    if scenario.listeners.argmax_score == "utility":
+        score = util * rank[None, :] ** -r
+    else:
+        score = util - r * np.log(rank)[None, :]
     score[~valid] = -np.inf
     has = valid.any(axis=1)
     best = np.argmax(score, axis=1)[has]

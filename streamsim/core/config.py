@@ -75,6 +75,20 @@ class WorldConfig(Section):
     audio_dim: int = Field(16, ge=2, le=512, description="dimension of the audio embedding")
     audio_noise: float = Field(0.3, ge=0.0, le=10.0,
                                description="sd of the noise added to the audio embedding (style units)")
+    preference_model: Literal["style", "dirichlet"] = Field(
+        "style", description="style: unit tastes and track styles around genre centres; dirichlet: "
+                             "Chaney et al. 2018's topic model, taste ~ Dir(mu_user) and track style "
+                             "~ Dir(mu_item) on d_style topics, so taste.style lies in [0, 1]")
+    dirichlet_user_scale: float = Field(
+        10.0, gt=0.0, le=1e4, description="dirichlet: mu_user = scale * Dir(prior * 1), drawn once per run "
+                                          "(concentration, dimensionless)")
+    dirichlet_user_prior: float = Field(1.0, gt=0.0, le=1e4,
+                                        description="dirichlet: prior of mu_user (concentration, dimensionless)")
+    dirichlet_item_scale: float = Field(
+        0.1, gt=0.0, le=1e4, description="dirichlet: mu_item = scale * Dir(prior * 1), drawn once per run "
+                                         "(concentration, dimensionless)")
+    dirichlet_item_prior: float = Field(100.0, gt=0.0, le=1e4,
+                                        description="dirichlet: prior of mu_item (concentration, dimensionless)")
 
 
 class CatalogConfig(Section):
@@ -284,6 +298,9 @@ class ListenersConfig(Section):
                               "slate_argmax: one item per epoch, the best of the slate (Chaney et al.)")
     rank_attention: float = Field(0.0, ge=0.0, le=10.0,
                                   description="slate_argmax: utility weighted by rank^-rank_attention")
+    argmax_score: Literal["exp_utility", "utility"] = Field(
+        "exp_utility", description="slate_argmax: the item maximising exp(U)*rank^-r (exp_utility: any sign "
+                                   "of U) or U*rank^-r (utility: Chaney et al.'s rule, for U >= 0)")
     budget_median_min: float = Field(400.0, gt=0.0, le=10_080.0,
                                      description="median listening budget (minutes per epoch)")
     budget_sigma: float = Field(0.8, ge=0.0, le=5.0, description="sd of log budget")
@@ -430,6 +447,13 @@ class RecommenderConfig(Section):
     bpr_warm_epochs: int = Field(4, ge=0, le=1000, description="BPR: passes per epoch when warm")
     bpr_regularization: float = Field(0.01, ge=0.0, le=10.0,
                                       description="BPR: L2 penalty per SGD step (per unit of factor)")
+    startup_epochs: int = Field(0, ge=0, le=10_000,
+                                description="start-up epochs whose slates hold only the interleave_new newest "
+                                            "tracks in random order; the model is first fitted after them "
+                                            "(Chaney et al.'s start-up as T-RECS encodes it; count)")
+    interleave_new: int = Field(0, ge=0, le=10_000,
+                                description="the k newest tracks a listener may be served are put at random "
+                                            "positions of the personalised slate (count; 0 = off)")
     exploration: ExplorationConfig = ExplorationConfig()
 
     @field_validator("kind")
@@ -543,6 +567,9 @@ class MetricsConfig(Section):
     eval_listeners: int = Field(500, ge=1, le=10_000_000,
                                 description="listeners sampled for precision/nDCG and regret")
     k: int = Field(10, ge=1, le=1000, description="cut-off of precision@k and nDCG@k")
+    chaney: bool = Field(False, description="also step a shadow run with the oracle recommender (same seed) "
+                                            "and write Chaney et al. 2018's measures against it "
+                                            "(slate_argmax only)")
 
 
 class OutputsConfig(Section):
@@ -568,6 +595,24 @@ class Scenario(Section):
     fraud: FraudConfig = FraudConfig()
     metrics: MetricsConfig = MetricsConfig()
     outputs: OutputsConfig = OutputsConfig()
+
+    @model_validator(mode="after")
+    def _replication_mode(self) -> Scenario:
+        lis = self.listeners
+        if self.metrics.chaney and lis.choice != "slate_argmax":
+            raise ValueError("metrics.chaney = true needs listeners.choice = 'slate_argmax' "
+                             "(the measures compare cumulative one-item-per-epoch consumption)")
+        if lis.argmax_score == "utility" and (self.world.preference_model != "dirichlet"
+                                              or lis.behaviour.w_quality != 0.0):
+            raise ValueError("listeners.argmax_score = 'utility' needs utilities >= 0: "
+                             "world.preference_model = 'dirichlet' and listeners.behaviour.w_quality = 0")
+        if self.recommender.startup_epochs > 0 and self.recommender.interleave_new == 0:
+            raise ValueError("recommender.startup_epochs > 0 needs recommender.interleave_new > 0 "
+                             "(start-up slates hold only the interleaved newest tracks)")
+        if self.world.preference_model == "dirichlet" and lis.taste_drift != 0.0:
+            raise ValueError("world.preference_model = 'dirichlet' needs listeners.taste_drift = 0 "
+                             "(taste drift is a random walk on the unit sphere, not on the simplex)")
+        return self
 
     def to_toml(self) -> str:
         """The fully resolved scenario as TOML, loadable as is."""

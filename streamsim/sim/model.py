@@ -33,6 +33,7 @@ from streamsim.economics.splits import net_shares
 from streamsim.economics.tables import sum_by
 from streamsim.recommender.base import FitContext, FitInfo
 from streamsim.sim.evaluation import oracle_evaluation
+from streamsim.sim.ideal import IdealArm
 from streamsim.sim.ledger import Ledger
 from streamsim.sim.record import Artists, EpochRecord, Listeners, Served, Tracks
 from streamsim.sim.seeds import phase_rng
@@ -80,6 +81,7 @@ class StreamingModel(mesa.Model):
         self.ledger.extend(self.listeners.n, len(self.catalog))
         self._served = Served.none(scenario.channels.slate_size)
         self._record: EpochRecord | None = None
+        self.ideal = IdealArm(type(self), scenario, n_threads) if scenario.metrics.chaney else None
         # Mesa replaces step() by a wrapper that advances its clock and returns nothing; wrap
         # that once more so that step() hands back the epoch's record.
         advance_clock = self.step
@@ -186,7 +188,8 @@ class StreamingModel(mesa.Model):
                 served=served, served_before=self._served,
                 oracle_users=oracle_users, oracle_utility=oracle_utility, served_utility=served_utility,
                 metric_seed=metric_seed,
-                tracks=self._tracks(), artists=self._artists(), listeners=self._listeners())
+                tracks=self._tracks(), artists=self._artists(), listeners=self._listeners(),
+                ideal=self.ideal.step(self) if self.ideal is not None else None)
             self._served = served
         return record
 

@@ -80,6 +80,25 @@ class Served:
 
 
 @dataclass(frozen=True)
+class IdealComparison:
+    """This run beside its shadow ideal arm after one epoch (``metrics.chaney``).
+
+    Attributes:
+        consumed, ideal_consumed: (L x T) bool CSR, every (listener, track) consumed so far in
+            this run and in the ideal arm.
+        user_vectors: (m, f) this epoch's user representation of the run's recommender (the
+            one its slates were served from), or None if it has none.
+        utility, ideal_utility: mean true utility of the epoch's human plays in each run.
+    """
+
+    consumed: sp.csr_matrix
+    ideal_consumed: sp.csr_matrix
+    user_vectors: np.ndarray | None
+    utility: float
+    ideal_utility: float
+
+
+@dataclass(frozen=True)
 class EpochRecord:
     """Everything one epoch produced.
 
@@ -107,6 +126,8 @@ class EpochRecord:
             time (``streamsim.sim.evaluation``).
         metric_seed: seed of the sampled metrics (pairs, listeners).
         tracks, artists, listeners: state at the end of the epoch.
+        ideal: with ``metrics.chaney``, what Chaney et al.'s measures compare (this run and its
+            shadow ideal arm, ``streamsim.sim.ideal``); None otherwise.
     """
 
     epoch: int
@@ -136,3 +157,4 @@ class EpochRecord:
     tracks: Tracks
     artists: Artists
     listeners: Listeners
+    ideal: IdealComparison | None = None

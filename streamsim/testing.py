@@ -5,6 +5,7 @@
   can be run, calibrated and benchmarked without the whole model.
 - :func:`calibration_run` and :func:`calibration_figures`: C1, C2 and C4 of calibration.md from
   the listeners and channels alone.
+- :func:`toy_listeners`: identical listeners served by one channel, to test the kernel's mechanisms.
 - :func:`synthetic_record`: a plausible random epoch record, for metric tests and benchmarks.
 - :class:`RecommenderContract`: the checks every recommender must pass (subclass it in pytest
   with a ``make`` fixture, as ``implicit``'s shared test mixin is used).
@@ -13,13 +14,14 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
 import scipy.sparse as sp
 
 from streamsim.agents.catalog import Catalog
-from streamsim.agents.channels import Playlists, build_slates
+from streamsim.agents.channels import Playlists, Pool, Slates, build_slates, next_releases
 from streamsim.agents.listeners import ListenerPopulation
 from streamsim.agents.listening import listen
 from streamsim.agents.world import World, normalize
@@ -79,6 +81,46 @@ def calibration_figures(events: Events, catalog: Catalog, n_active: int,
         "C4_context": float(by_channel[Channel.CONTEXT]),
         "exposures_per_active": float(len(events) / max(n_active, 1)),
     }
+
+
+def toy_listeners(catalog: Catalog, n: int, channel: Channel = Channel.LIBRARY, items=None, weights=None,
+                  budget_s: float = 3600.0, cos: float = 0.5, attention: float = 1.0, mainstream=0.0,
+                  length_ideal=210.0, intro_ideal=10.0, popularity=None, album_tracks: int = 10):
+    """n identical listeners (but for the arrays given per listener) whose only channel is ``channel``.
+
+    The channel's candidates are ``items`` (default every track), drawn with ``weights`` (default
+    equal): one library row per listener, or one genre pool (editorial, search) that every listener's
+    home genre (0) reaches. Taste has cosine ``cos`` with style axis 0. Returns (listeners, slates) as
+    the kernel reads them; the slates carry each track's next release (:func:`next_releases`) and
+    the centred artist ``popularity`` (default 0); albums hold ``album_tracks`` tracks.
+    """
+    T = len(catalog)
+    items = np.arange(T, dtype=np.int32) if items is None else np.asarray(items, np.int32)
+    taste = np.zeros((n, catalog.d_style), np.float32)
+    taste[:, 0] = cos
+    taste[:, 1] = np.sqrt(1 - cos ** 2)
+    def column(v):
+        return np.broadcast_to(np.asarray(v, np.float32), (n,)).copy()
+
+    listeners = SimpleNamespace(
+        n=n, taste=taste, budget_s=column(budget_s), attention=column(attention), region=np.zeros(n, np.int16),
+        explicit_ok=np.ones(n, bool), genres=np.zeros((n, 2), np.int16), mainstream=column(mainstream),
+        length_ideal=column(length_ideal), intro_ideal=column(intro_ideal))
+    mix = np.zeros((n, len(Channel)), np.float32)
+    mix[:, channel] = 1.0
+    empty = Pool.from_lists([np.zeros(0, np.int32)])
+    w = None if weights is None else [np.asarray(weights, np.float64)]
+    pool = Pool.from_lists([items], w)
+    library = Pool.from_lists([items] * n, None if w is None else w * n) if channel == Channel.LIBRARY else \
+        Pool.from_lists([np.zeros(0, np.int32)] * n)
+    slates = Slates(np.arange(n, dtype=np.int32), mix, np.zeros(0, np.int32), np.zeros((0, 5), np.int32),
+                    np.zeros(0, np.int8), np.full(n, -1, np.int32), library, np.full(n, -1, np.int32),
+                    np.full(T, -1, np.int32), np.zeros((0, 5), np.int32),
+                    pool if channel == Channel.EDITORIAL else empty, pool if channel == Channel.SEARCH else empty,
+                    empty, np.zeros(n, np.int32),
+                    np.zeros(T, np.float32) if popularity is None else np.asarray(popularity, np.float32),
+                    next_releases(catalog, album_tracks))
+    return listeners, slates
 
 
 # ----------------------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ CONTRACT = [
     "emerging_mean_unique_listeners", "new_releases_reaching_threshold", "jaccard_random_pairs",
     "jaccard_similar_pairs", "jaccard_dissimilar_pairs", "effective_artists", "effective_tracks",
     "rec_coverage", "individual_diversity", "release_style_dispersion", "release_mean_length_s",
-    "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "churn_rate", "rec_fit_seconds",
+    "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "activity_mainstream_spearman",
+    "churn_rate", "rec_fit_seconds",
     "rec_train_loss", "rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle",
     *(f"channel_share_{c}" for c in CHANNELS),
     *(f"{m}_{r}" for r in RULES for m in ("payout_gini", "payout_top1_share", "payout_top10_share",
@@ -139,6 +140,26 @@ def test_precision_ndcg_and_regret_known_answers():
     assert served == pytest.approx([(2.0 + 0.5) / 2])
     assert M.regret([2.0], served) == pytest.approx(0.75)
     assert M.regret([], []) == 0.0
+
+
+def test_activity_mainstream_spearman_known_answers():
+    """Artist 0 is the most streamed, 2 the least. Heavier listeners who stream the popular artist
+    give +1, heavier listeners who stream the obscure ones give -1; bots do not count."""
+    def table(rows):
+        listener, artist, streams = map(np.array, zip(*rows))
+        return StreamTable(listener, artist, artist, streams.astype(float), np.zeros(len(rows)))
+
+    artist_streams = np.array([100.0, 10.0, 1.0])
+    human = np.ones(5, bool)
+    up = table([(0, 2, 1), (1, 1, 2), (1, 2, 1), (2, 0, 3), (2, 2, 1), (3, 0, 9)])
+    assert M.activity_mainstream_spearman(up, artist_streams, human) == pytest.approx(1.0)
+    down = table([(0, 0, 1), (1, 1, 2), (1, 0, 1), (2, 2, 3), (2, 0, 1), (3, 2, 9)])
+    assert M.activity_mainstream_spearman(down, artist_streams, human) == pytest.approx(-1.0)
+    bot = np.array([True, True, True, False, True])                  # listener 3 is a bot
+    with_bot = table([(0, 2, 1), (1, 1, 2), (2, 0, 3), (3, 2, 500)])
+    assert M.activity_mainstream_spearman(with_bot, artist_streams, bot) == pytest.approx(1.0)
+    assert M.activity_mainstream_spearman(table([(0, 0, 1), (1, 1, 2)]), artist_streams, human) == 0.0
+    assert M.activity_mainstream_spearman(StreamTable.empty(), artist_streams, human) == 0.0
 
 
 # ------------------------------------------------------------------ collect

@@ -289,6 +289,74 @@ class EngagementConfig(Section):
                                    description="fall of the log-odds of downgrading per unit of satisfaction")
 
 
+class ContinuityConfig(Section):
+    """After a stream, the probability that the session stays with the same artist, by the
+    session's context (its channel). Not a mix: the values need not sum to 1."""
+
+    library: Probability = Field(0.4, description="user-collection sessions: saved albums played through")
+    personalised: Probability = Field(0.0, description="personalised-playlist sessions (the slate moves on)")
+    radio: Probability = Field(0.0, description="radio / autoplay sessions (continuity comes from the anchor)")
+    editorial: Probability = Field(0.0, description="editorial-playlist sessions (the playlist moves on)")
+    search: Probability = Field(0.7, description="catalog sessions: an artist or album looked up and played through")
+    context: Probability = Field(0.0, description="context-playlist sessions (the playlist moves on)")
+
+
+class SessionsConfig(Section):
+    """Listening comes in sessions: one context (channel) each, a length in minutes, and
+    artist / album continuity after a stream (docs/MODEL.md section 3)."""
+
+    minutes_mean: float = Field(
+        30.0, ge=0.0, le=10_080.0,
+        description="mean session length (minutes, exponential); 0 = every exposure is its own session, "
+                    "i.e. independent channel draws")
+    continuity: ContinuityConfig = ContinuityConfig()
+    repeat_share: Probability = Field(
+        0.1, description="share of continuations that replay the same track (on-repeat) instead of the "
+                         "album's next track")
+    album_tracks: int = Field(10, ge=1, le=10_000,
+                              description="tracks per album: an artist's releases in release order, cut into "
+                                          "albums of this many consecutive tracks (count)")
+
+
+class FormConfig(Section):
+    """Listeners value form: an ideal length and an ideal time to the hook, each listener its own."""
+
+    length_weight: float = Field(0.15, ge=0.0, le=100.0,
+                                 description="utility of a track at the listener's ideal length, relative "
+                                             "to one tolerance away (utility units)")
+    length_ideal_mean_s: float = Field(210.0, ge=30.0, le=1800.0, description="mean ideal length (s)")
+    length_ideal_sd_s: float = Field(45.0, ge=0.0, le=600.0, description="sd of the ideal length across listeners (s)")
+    length_tolerance_s: float = Field(65.0, gt=0.0, le=1800.0,
+                                      description="distance from the ideal length at which the form term is 0 (s)")
+    intro_weight: float = Field(0.15, ge=0.0, le=100.0,
+                                description="utility of a track at the listener's ideal intro, relative to "
+                                            "one tolerance away (utility units)")
+    intro_ideal_mean_s: float = Field(10.0, ge=0.0, le=120.0, description="mean ideal time to the hook (s)")
+    intro_ideal_sd_s: float = Field(5.0, ge=0.0, le=120.0,
+                                    description="sd of the ideal time to the hook across listeners (s)")
+    intro_tolerance_s: float = Field(10.0, gt=0.0, le=300.0,
+                                     description="distance from the ideal intro at which the form term is 0 (s)")
+
+
+class MainstreamConfig(Section):
+    """Mainstreamness: a listener trait m ~ N(0, 1), a preference for globally popular (m > 0)
+    over obscure (m < 0) artists, where listeners find music and in what they hear."""
+
+    utility: float = Field(1.0, ge=0.0, le=100.0,
+                           description="utility per unit trait per unit of the artist's popularity percentile "
+                                       "above the average stream's, pi - pi_bar (utility units)")
+    search_tilt: float = Field(2.0, ge=0.0, le=10.0,
+                               description="word of mouth: the odds of the draw's quantile are divided by "
+                                           "exp(tilt*m) (pools ordered most talked-about first; dimensionless)")
+    radio_tilt: float = Field(2.0, ge=0.0, le=10.0,
+                              description="radio: the odds of the neighbour's quantile are divided by "
+                                          "exp(tilt*m) (neighbours ordered most popular first; dimensionless)")
+    library_tilt: float = Field(2.0, ge=0.0, le=10.0,
+                                description="initial library: the odds of each candidate's quantile among its "
+                                            "genre's tracks (most played first) are divided by exp(tilt*m) "
+                                            "(dimensionless)")
+
+
 class ListenersConfig(Section):
     """Listeners: population, taste, activity, tiers, satisfaction, churn and arrivals."""
 
@@ -305,7 +373,8 @@ class ListenersConfig(Section):
                                      description="median listening budget (minutes per epoch)")
     budget_sigma: float = Field(0.8, ge=0.0, le=5.0, description="sd of log budget")
     activity_mainstream_corr: float = Field(
-        0.0, ge=-1.0, le=1.0, description="correlation of log budget with genre popularity")
+        0.0, ge=-1.0, le=1.0, description="correlation of log budget with the mainstreamness trait "
+                                          "(listeners.mainstream)")
     two_genre_share: Probability = Field(0.5, description="share of listeners with two home genres")
     taste_noise: float = Field(0.5, ge=0.0, le=5.0, description="sd of taste around genre centres")
     openness_mean: Probability = Field(0.3, description="mean appetite for the unknown")
@@ -340,6 +409,9 @@ class ListenersConfig(Section):
                                              "away from the library, toward discovery channels")
     behaviour: BehaviourConfig = BehaviourConfig()
     engagement: EngagementConfig = EngagementConfig()
+    sessions: SessionsConfig = SessionsConfig()
+    form: FormConfig = FormConfig()
+    mainstream: MainstreamConfig = MainstreamConfig()
 
 
 class MixConfig(Section):

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import scipy.sparse as sp
+from scipy.stats import spearmanr
+
+from streamsim.core.utility import popularity_percentile
 
 from streamsim.economics.tables import StreamTable, sum_by
 from streamsim.recommender.serving import exclusion_rows, in_sorted
@@ -219,6 +222,37 @@ def individual_diversity(sets: Consumption, style: np.ndarray, listeners: np.nda
     idx = np.repeat(starts - np.cumsum(np.concatenate([[0], lengths[:-1]])), lengths) + np.arange(lengths.sum())
     div = mean_pairwise_cosine_distance(np.asarray(style)[sets.tracks[idx]], group, len(listeners))
     return float(div.mean())
+
+
+def activity_mainstream_spearman(table: StreamTable, artist_streams: np.ndarray, human: np.ndarray) -> float:
+    """Spearman correlation, over the human listeners who streamed, between a listener's streams
+    and the stream-weighted mean global popularity percentile of the artists streamed.
+
+    The percentile π_a of an artist is its rank among all artists by ``artist_streams``
+    (:func:`streamsim.core.utility.popularity_percentile`): a listener's mean π is a
+    rank-based mainstreaminess in the sense of Bauer & Schedl (2019), by which Kowald et al. (2020)
+    split users into low- and high-mainstream groups. Weighting by streams makes the mean not
+    depend on how many streams were drawn, so volume alone does not move it. 0.0 when undefined
+    (fewer than three listeners, or a constant side).
+
+    Args:
+        table: the epoch's streams per (listener, track), with each track's artist.
+        artist_streams: streams of every artist this epoch (the global popularity).
+        human: bool per listener id, False for stream-farm bots.
+    """
+    if len(table) == 0:
+        return 0.0
+    n = int(table.listener.max()) + 1
+    pct = popularity_percentile(artist_streams)
+    streams = sum_by(table.listener, table.streams, n)
+    weighted = sum_by(table.listener, table.streams * pct[table.artist], n)
+    keep = np.flatnonzero((streams > 0) & np.asarray(human, bool)[:n])
+    if len(keep) < 3:
+        return 0.0
+    x, y = streams[keep], weighted[keep] / streams[keep]
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return 0.0
+    return float(spearmanr(x, y).statistic)
 
 
 def style_dispersion(style: np.ndarray) -> float:

@@ -154,8 +154,9 @@ class StreamingModel(mesa.Model):
                 self.recommender.observe(events.track, self.ledger.completed)
         with self._phase("payouts"):
             settled_active = self.listeners.active.copy()   # churn and arrivals come after settlement
-            revenue = money.listener_revenue(self.listeners.premium, settled_active, sc.payouts,
-                                             self.listeners.ad_weight())
+            ad_weight = self.listeners.ad_weight()
+            settled_premium = self.listeners.premium.copy()      # tier moves, too, come after settlement
+            revenue = money.listener_revenue(settled_premium, settled_active, sc.payouts, ad_weight)
             table = self.ledger.streams_table()
             n_tracks, n_artists = len(self.catalog), self.artists.n
             scale = money.Scale.of(self.payout_scale(), n_tracks, n_artists)
@@ -182,7 +183,7 @@ class StreamingModel(mesa.Model):
                 epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,
                 table=table, settlement=settlement, revenue=revenue, settled_active=settled_active,
                 pool=pool, scale=scale, trailing_streams=trailing, history_epochs=history,
-                artist_window=artist_window,
+                artist_window=artist_window, ad_weight=ad_weight, settled_premium=settled_premium,
                 fit_seconds=fit.seconds, fit_loss=fit.loss,
                 new_tracks=new_tracks, new_artists=new_artists, arrivals=arrivals, churned=churned,
                 served=served, served_before=self._served,

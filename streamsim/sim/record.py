@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from streamsim.core.events import Events
 from streamsim.economics.revenue import Scale
+from streamsim.economics.tables import ArtistWindow
 from streamsim.economics.tables import StreamTable
 
 
@@ -128,6 +129,12 @@ class EpochRecord:
         tracks, artists, listeners: state at the end of the epoch.
         ideal: with ``metrics.chaney``, what Chaney et al.'s measures compare (this run and its
             shadow ideal arm, ``streamsim.sim.ideal``); None otherwise.
+        artist_window: each artist's streams and distinct listeners over the artist-centric
+            rule's rolling window, this epoch included (None: a one-epoch window of ``table``).
+        ad_weight: float64[L0] each listener's multiplier of ad revenue at settlement (its budget
+            over the one drawn at arrival; ``economics.revenue.listener_revenue``), None = 1.
+        settled_premium: bool[L0] each listener's plan at settlement (this epoch's upgrades and
+            downgrades come after), None = ``listeners.premium``.
     """
 
     epoch: int
@@ -158,3 +165,6 @@ class EpochRecord:
     artists: Artists
     listeners: Listeners
     ideal: IdealComparison | None = None
+    artist_window: ArtistWindow | None = None
+    ad_weight: np.ndarray | None = None
+    settled_premium: np.ndarray | None = None

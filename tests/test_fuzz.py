@@ -135,6 +135,16 @@ def scenarios(draw, kind: str | None = None) -> Scenario:
     art["established_share"] = min(art["established_share"], 1.0 - art["superstar_share"])
     rec = data["recommender"]
     rec["bpr_regularization"] = min(rec["bpr_regularization"], 0.99 / rec["learning_rate"])
+    lis = data["listeners"]
+    if lis["argmax_score"] == "utility":        # Chaney et al.'s choice rule needs utilities >= 0
+        data["world"]["preference_model"] = "dirichlet"
+        lis["behaviour"]["w_quality"] = 0.0
+    if data["metrics"]["chaney"]:
+        lis["choice"] = "slate_argmax"
+    if rec["startup_epochs"] > 0:             # start-up slates hold only the interleaved newest tracks
+        rec["interleave_new"] = max(rec["interleave_new"], 1)
+    if data["world"]["preference_model"] == "dirichlet":   # taste drift lives on the unit sphere
+        lis["taste_drift"] = 0.0
     return config.validate(data)
 
 

@@ -326,7 +326,7 @@ class FormConfig(Section):
                                              "to one tolerance away (utility units)")
     length_ideal_mean_s: float = Field(210.0, ge=30.0, le=1800.0, description="mean ideal length (s)")
     length_ideal_sd_s: float = Field(45.0, ge=0.0, le=600.0, description="sd of the ideal length across listeners (s)")
-    length_tolerance_s: float = Field(65.0, gt=0.0, le=1800.0,
+    length_tolerance_s: float = Field(65.0, ge=1.0, le=1800.0,
                                       description="distance from the ideal length at which the form term is 0 (s)")
     intro_weight: float = Field(0.15, ge=0.0, le=100.0,
                                 description="utility of a track at the listener's ideal intro, relative to "
@@ -334,7 +334,7 @@ class FormConfig(Section):
     intro_ideal_mean_s: float = Field(10.0, ge=0.0, le=120.0, description="mean ideal time to the hook (s)")
     intro_ideal_sd_s: float = Field(5.0, ge=0.0, le=120.0,
                                     description="sd of the ideal time to the hook across listeners (s)")
-    intro_tolerance_s: float = Field(10.0, gt=0.0, le=300.0,
+    intro_tolerance_s: float = Field(10.0, ge=1.0, le=300.0,
                                      description="distance from the ideal intro at which the form term is 0 (s)")
 
 

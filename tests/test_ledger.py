@@ -55,17 +55,27 @@ def test_interactions_decay_and_accumulate(ledger):
     assert (R.data > 0).all()
 
 
-def test_a_negative_skip_signal_reduces_or_drops_entries_but_never_stores_them_negative():
-    led = Ledger(config.load(None, ["recommender.decay=0.5", "listeners.behaviour.skip_signal=-0.5"]))
+def test_a_negative_skip_signal_keeps_net_dislikes_negative_and_drops_exact_zeros():
+    led = Ledger(config.load(None, ["recommender.decay=0.5", "listeners.behaviour.skip_signal=-0.5",
+                                    "recommender.prune_below=0"]))
     cat = make_catalog()
     # epoch 0: track 0 streamed twice in full (2.0), track 2 once (1.0), track 3 half-way (0.5)
     led.record(events([0, 0, 0, 0], [0, 0, 2, 3], [200.0, 200.0, 200.0, 100.0]), cat, 1, 0)
     # epoch 1: each of them skipped at 5 s (-0.5 each), and track 1, never heard, too
     led.record(events([0, 0, 0, 0], [0, 2, 3, 1], [5.0, 5.0, 5.0, 5.0]), cat, 1, 1)
     R = led.interactions()
-    assert (R.data > 0).all()
-    assert R.toarray().tolist() == [[0.5, 0.0, 0.0, 0.0]]   # 2*0.5-0.5; 0.5-0.5; 0.25-0.5 -> 0; -0.5 -> 0
-    assert R.nnz == 1                                        # zeros are dropped, not stored
+    # 2*0.5-0.5 = 0.5 (still liked); 1*0.5-0.5 = 0 (dropped); 0.5*0.5-0.5 = -0.25 and -0.5: dislikes
+    assert R.toarray().tolist() == [[0.5, -0.5, 0.0, -0.25]]
+    assert R.nnz == 3                                        # exact zeros are dropped, not stored
+
+
+def test_a_completed_short_track_is_a_play_not_a_skip():
+    led = Ledger(config.load(None, ["listeners.behaviour.skip_signal=-0.5", "recommender.prune_below=0"]))
+    cat = make_catalog()
+    cat.length_s[1] = 20.0                                   # shorter than the 30-s stream threshold
+    led.record(events([0], [1], [20.0]), cat, 1, 0)          # played to its end: no stream, no skip
+    assert led.interactions()[0, 1] == pytest.approx(1.0)
+    assert led.track_early_skips_last[1] == 0 and led.track_streams_last[1] == 0
 
 
 def test_trailing_window_forgets_old_epochs(ledger):

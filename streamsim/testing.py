@@ -118,8 +118,8 @@ def toy_listeners(catalog: Catalog, n: int, channel: Channel = Channel.LIBRARY, 
                     np.full(T, -1, np.int32), np.zeros((0, 5), np.int32),
                     pool if channel == Channel.EDITORIAL else empty, pool if channel == Channel.SEARCH else empty,
                     empty, np.zeros(n, np.int32),
-                    np.zeros(T, np.float32) if popularity is None else np.asarray(popularity, np.float32),
-                    next_releases(catalog, album_tracks))
+                    popularity=np.zeros(T, np.float32) if popularity is None else np.asarray(popularity, np.float32),
+                    next_track=next_releases(catalog, album_tracks))
     return listeners, slates
 
 

@@ -177,7 +177,7 @@ def test_artist_centric_cap_bounds_what_a_stream_farm_earns():
     humans, bots = np.arange(40), np.arange(40, 45)
     table = tables.StreamTable(np.r_[humans, bots], np.r_[humans % 4, np.full(5, 4)],
                                np.r_[humans % 4 // 2, np.full(5, 2)], np.r_[np.full(40, 10.0), np.full(5, 1000.0)],
-                               np.zeros(45))
+                               np.zeros(45), np.r_[np.full(40, 2000.0), np.full(5, 31_000.0)])
     revenue = np.ones(45)
     out = rules.settle_all(table, revenue, 5, 3, cfg, np.zeros(5), FULL)
     pool = money.pool_of(revenue, cfg)

@@ -125,7 +125,13 @@ def test_run_figures_show_every_panel_and_series(fake_run_dir, drawn):
     plots.plot_run(fake_run_dir)
     metrics = pd.read_parquet(fake_run_dir / "metrics.parquet")
     artists = pd.read_parquet(fake_run_dir / "artists.parquet")
-    assert set(drawn) == {"lorenz", *plots.time_series()}
+    assert set(drawn) == {"lorenz", "reach_by_decile", *plots.time_series()}
+    bars = panels(drawn["reach_by_decile"])
+    assert [a.get_title() for a in bars] == [name for _, name, _ in plots.DECILE_PANELS]
+    for a, (pattern, _, _) in zip(bars, plots.DECILE_PANELS):
+        heights = [p.get_height() for p in a.patches]
+        expected = [metrics[pattern.format(k=k)].mean() for k in range(1, 11)]
+        np.testing.assert_allclose(heights, expected)
     (ax,) = panels(drawn["lorenz"])
     assert "share of artists" in ax.get_xlabel() and "share of payouts" in ax.get_ylabel()
     curves = lines(ax)

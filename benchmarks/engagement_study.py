@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 import streamsim
-from streamsim.measures.metrics import t_quantile
+from streamsim.measures.metrics import mean_interval as interval
 from streamsim.present.plots import save, sweep_time_figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +34,6 @@ METRICS = ["streams_per_listener", "active_listeners", "premium_share", "revenue
 CONTEXT = ["satisfaction_mean", "churn_rate", "new_listeners", "channel_share_personalised", "channel_share_library",
            "rec_ndcg_at_k"]
 PAIRS = [("als", "popularity"), ("als", "none"), ("popularity", "none")]
-
-
-def interval(x: np.ndarray) -> tuple[float, float]:
-    """Mean and 95 % t half-width of a sample."""
-    x = np.asarray(x, float)
-    return float(x.mean()), float(t_quantile(len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
 
 def run(out: Path, workers: int | None) -> pd.DataFrame:

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 import streamsim
-from streamsim.measures.metrics import t_quantile
 from matplotlib.figure import Figure
 
+from streamsim.measures.metrics import mean_interval as interval
 from streamsim.measures.registry import label
 from streamsim.present.plots import EPOCH_LABEL, SCENARIO_COLOURS, save, sweep_time_figure
 
@@ -59,12 +59,6 @@ CONTEXT = [
 ]
 FIGURE_METRICS = ["streams_per_listener", "active_listeners", "churn_rate", "premium_share", "revenue",
                   "satisfaction_mean"]
-
-
-def interval(x: np.ndarray) -> tuple[float, float]:
-    """Mean and 95 % t half-width of a sample."""
-    x = np.asarray(x, float)
-    return float(x.mean()), float(t_quantile(len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
 
 def run(out: Path, workers: int | None) -> tuple[pd.DataFrame, list[str]]:

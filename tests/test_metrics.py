@@ -285,3 +285,12 @@ def test_the_metric_seed_moves_the_sampled_columns_and_nothing_else():
     assert a == _row(rec, sc)[0]                                   # deterministic for a seed
     changed = {k for k in a if a[k] != b[k]}
     assert changed == SAMPLED
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=30), st.floats(-1e3, 1e3))
+def test_mean_interval_is_the_t_interval_and_shifts_with_the_sample(xs, shift):
+    mean, half = M.mean_interval(np.array(xs))
+    assert mean == pytest.approx(np.mean(xs), abs=1e-9)
+    assert half == pytest.approx(M.t_quantile(len(xs) - 1) * np.std(xs, ddof=1) / math.sqrt(len(xs)), abs=1e-9)
+    moved, moved_half = M.mean_interval(np.array(xs) + shift)
+    assert moved == pytest.approx(mean + shift, abs=1e-6) and moved_half == pytest.approx(half, abs=1e-6)

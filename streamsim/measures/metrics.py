@@ -405,3 +405,9 @@ def t_quantile(df: int) -> float:
     from scipy import stats
 
     return float(stats.t.ppf(0.975, df))
+
+
+def mean_interval(x: np.ndarray) -> tuple[float, float]:
+    """Mean and 95 % t half-width of a sample (e.g. one value per seed)."""
+    x = np.asarray(x, float)
+    return float(x.mean()), t_quantile(len(x) - 1) * float(x.std(ddof=1)) / math.sqrt(len(x))

@@ -48,6 +48,8 @@ SHORT = {"release_mean_length_s": "release length (s)", "release_mean_intro_s": 
          "hit_mean_intro_s": "hit intro (s)", "hit_style_dispersion": "hit style dispersion",
          "living": "artists above living bar", "bottom_half_stream_share": "bottom-half stream share",
          "satisfaction_mean": "satisfaction", "revenue": "revenue (USD/week)"}
+LOG_FLOOR = 0.05
+"""Lower error bars reaching below this share of the mean are cut there (log axes)."""
 QUARTER = 13
 """Weeks averaged into one point of the trajectories."""
 RELEASE_COLUMNS = ("release_mean_length_s", "release_mean_intro_s")
@@ -99,11 +101,19 @@ def interval(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat({"mean": g.mean(), "half": half}, axis=1)
 
 
-def paired(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Each rule minus pro-rata at the same level and seed (common random numbers), with 95 % intervals."""
-    base = runs.xs("pro_rata", level="rule")
-    diff = runs.groupby("rule", group_keys=True).apply(lambda g: g.droplevel("rule") - base)[columns]
-    return interval(diff)
+def paired(runs: pd.DataFrame, columns: list[str], against: str = "rule") -> pd.DataFrame:
+    """Each cell minus pro-rata at the same level and seed (``against="rule"``), or minus the off
+    arm under the same rule and seed (``against="level"``), with 95 % intervals (common random
+    numbers: replication r has the same seed in every cell)."""
+    if against == "rule":
+        base = runs.xs("pro_rata", level="rule")
+        diff = runs.groupby("rule", group_keys=True).apply(lambda g: g.droplevel("rule") - base)
+        diff = diff.drop(index="off", level="level")
+    else:
+        base = runs.xs("off", level="level")
+        diff = runs.groupby("level", group_keys=True).apply(lambda g: g.droplevel("level") - base)
+        diff = diff.drop(index="off", level="level").reorder_levels(["rule", "level", "replication"])
+    return interval(diff[columns])
 
 
 def _fmt(mean: float, half: float, digits: int) -> str:
@@ -162,7 +172,7 @@ def reach_figure(stats: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(15.0, 7.0), layout="constrained")
     axes = fig.subplots(2, len(LEVELS), sharey="row")
     fig.suptitle("Reach by trailing-popularity decile (1 = least streamed tenth), mean over the recorded years, "
-                 "95 % intervals across seeds")
+                 "95 % intervals across seeds (lower bars reaching 0 cut at 5 % of the mean)")
     k = np.arange(1, DECILES + 1)
     for j, lev in enumerate(LEVELS):
         for row, (prefix, what) in enumerate((("decile_stream_share_", "share of streams"),
@@ -172,7 +182,8 @@ def reach_figure(stats: pd.DataFrame) -> Figure:
                 cols = [f"{prefix}{d}" for d in k]
                 mean = stats.loc[(rule, lev), [("mean", c) for c in cols]].to_numpy(float)
                 half = stats.loc[(rule, lev), [("half", c) for c in cols]].to_numpy(float)
-                ax.errorbar(k, mean, yerr=half, marker="o", markersize=3, capsize=2, linewidth=1.2,
+                low = np.minimum(half, mean * (1 - LOG_FLOOR))   # a t-interval below 0: cut on the log axis
+                ax.errorbar(k, mean, yerr=[low, half], marker="o", markersize=3, capsize=2, linewidth=1.2,
                             color="grey" if lev == "off" else colours[rule],
                             label="every rule (same streams)" if lev == "off" else rule)
             ax.set(yscale="log", title=f"{what}, adaptation {lev}", xlabel="trailing-popularity decile",
@@ -191,7 +202,8 @@ def main(argv: list[str]) -> list[Path]:
     columns = list(FORM) + [c for c in OUTCOMES if c not in deciles] + deciles
     whole = interval(per_run(table, columns))
     last = interval(per_run(table, list(FORM), last_years=1))
-    diff = paired(per_run(table, list(FORM), last_years=1), list(FORM))
+    final = per_run(table, list(FORM), last_years=1)
+    diff, moved = paired(final, list(FORM)), paired(final, list(FORM), against="level")
     digits = {c: 1 for c in FORM if c.endswith("_s")} | {"revenue": 1, "active_artists": 1, "living": 2,
                                                          "decile_mean_listeners_5": 2}
     n = int(table.groupby(["rule", "level"])["replication"].nunique().min())
@@ -201,6 +213,8 @@ def main(argv: list[str]) -> list[Path]:
             "### Form, final year", "", markdown(last, FORM, digits), "",
             "### Form, final year: rule minus pro-rata, same adaptation and seed (paired)", "",
             markdown(diff.drop(index="pro_rata", level="rule"), FORM, digits), "",
+            "### Form, final year: adapted minus off, same rule and seed (paired)", "",
+            markdown(moved, FORM, digits), "",
             f"### Reach, living, listeners and money, mean over the {years} years", "",
             markdown(whole, {c: OUTCOMES[c] for c in OUTCOMES}, digits), ""]
     out.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,7 @@ CONTRACT = [
     "emerging_mean_unique_listeners", "new_releases_reaching_threshold", "jaccard_random_pairs",
     "jaccard_similar_pairs", "jaccard_dissimilar_pairs", "effective_artists", "effective_tracks",
     "rec_coverage", "individual_diversity", "release_style_dispersion", "release_mean_length_s",
-    "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "activity_mainstream_spearman",
+    "release_mean_intro_s", "hit_mean_length_s", "hit_mean_intro_s", "hit_style_dispersion", "mean_true_utility", "satisfaction_mean", "activity_mainstream_spearman",
     "churn_rate", "rec_fit_seconds",
     "rec_train_loss", "rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle",
     *(f"channel_share_{c}" for c in CHANNELS),
@@ -255,6 +255,8 @@ def test_collect_known_small_epoch():
     assert row["jaccard_random_pairs"] == 0.0 and row["effective_tracks"] == pytest.approx(3.0)
     assert row["rec_coverage"] == pytest.approx(2 / 3)
     assert row["release_mean_length_s"] == 170.0 and row["release_mean_intro_s"] == 5.0
+    # three tracks streamed once each: the one hit (ceil of a tenth) is the lowest id, track 0
+    assert row["hit_mean_length_s"] == 200.0 and row["hit_mean_intro_s"] == 10.0 and row["hit_style_dispersion"] == 0.0
     assert row["mean_true_utility"] == 0.25 and row["satisfaction_mean"] == pytest.approx(0.3)
     assert rows["unique_listeners"].tolist() == [1, 1] and rows["tracks_released"].tolist() == [0, 2]
     assert rows["payout_pro_rata"].tolist() == [1.0, 2.0]
@@ -269,6 +271,22 @@ def test_deciles_rank_members_ordinally_with_ties_by_position():
     # ascending values, the three zeros (ids 1, 2, 5) in id order: 1, 2, 5, 4, 8, 6, 9, 0, 10, 7, 11
     order = [1, 2, 5, 4, 8, 6, 9, 0, 10, 7, 11]
     assert d[order].tolist() == [k * 10 // 11 for k in range(11)]
+
+
+def test_hits_are_the_most_streamed_tenth_of_the_streamed_tracks():
+    rec, sc = synthetic_record(300, 200, 20, 20_000, seed=5)
+    view = EpochView(rec, sc)
+    streams = view.streams_per_track
+    streamed = np.flatnonzero(streams > 0)
+    hits = view.hits
+    assert len(hits) == math.ceil(len(streamed) / 10) and len(set(hits.tolist())) == len(hits)
+    rest = np.setdiff1d(streamed, hits)
+    assert streams[hits].min() >= streams[rest].max()
+    edge = streams[hits].min()                       # ties at the edge go to the lower ids
+    assert np.flatnonzero(streams[rest] == edge).size == 0 or hits[streams[hits] == edge].max() < rest[streams[rest] == edge].min()
+    row = collect(view)
+    assert row["hit_mean_length_s"] == pytest.approx(np.asarray(rec.tracks.length_s)[hits].mean())
+    assert row["hit_style_dispersion"] == pytest.approx(M.style_dispersion(np.asarray(rec.tracks.style)[hits]))
 
 
 # Metrics computed on samples drawn with the record's metric seed (pairs, listeners, slate rows).

@@ -365,6 +365,25 @@ def _release_intro(v: EpochView) -> float:
     return float(np.mean(np.asarray(v.record.tracks.intro_s)[v.released])) if v.released.any() else 0.0
 
 
+@metric("hit_mean_length_s", "seconds", "mean length of hits",
+        "mean length of this epoch's top-decile hits: the ceil(10 %) most streamed of the tracks streamed this "
+        "epoch, ties by id (none → 0)", HOMOGENEITY)
+def _hit_length(v: EpochView) -> float:
+    return float(np.mean(np.asarray(v.record.tracks.length_s)[v.hits])) if len(v.hits) else 0.0
+
+
+@metric("hit_mean_intro_s", "seconds", "mean intro of hits",
+        "mean time to the hook of this epoch's top-decile hits (none → 0)", HOMOGENEITY)
+def _hit_intro(v: EpochView) -> float:
+    return float(np.mean(np.asarray(v.record.tracks.intro_s)[v.hits])) if len(v.hits) else 0.0
+
+
+@metric("hit_style_dispersion", "mean style distance", "style dispersion of hits",
+        "mean pairwise cosine distance of this epoch's top-decile hits' styles (< 2 hits → 0)", HOMOGENEITY)
+def _hit_dispersion(v: EpochView) -> float:
+    return style_dispersion(np.asarray(v.record.tracks.style)[v.hits])
+
+
 # -- listeners ----------------------------------------------------------------------------------------
 @metric("mean_true_utility", "utility (model units)", "mean true utility", "mean realised true utility over plays",
         LISTENERS, headline=True)

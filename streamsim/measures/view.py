@@ -15,6 +15,9 @@ from streamsim.economics.tables import distinct_counts, sum_by
 from streamsim.measures.metrics import Consumption, random_pairs, taste_pairs
 from streamsim.sim.record import EpochRecord
 
+DECILES = 10
+"""Popularity deciles, and the top tenth of tracks that makes the hits."""
+
 
 def deciles(value: np.ndarray, members: np.ndarray) -> np.ndarray:
     """Decile (0-9, ascending) of each member by ``value``, ordinal ranks with ties by position;
@@ -23,7 +26,7 @@ def deciles(value: np.ndarray, members: np.ndarray) -> np.ndarray:
     idx = np.flatnonzero(members)
     if len(idx):
         order = idx[np.lexsort((idx, np.asarray(value)[idx]))]
-        out[order] = np.arange(len(order)) * 10 // len(order)
+        out[order] = np.arange(len(order)) * DECILES // len(order)
     return out
 
 
@@ -104,6 +107,14 @@ class EpochView:
     def streams_per_track(self) -> np.ndarray:
         t = self.record.table
         return sum_by(t.track, t.streams, self.n_tracks)
+
+    @cached_property
+    def hits(self) -> np.ndarray:
+        """This epoch's top-decile hits, as track ids: the ceil(10 %) most streamed of the tracks
+        streamed this epoch (ties by id)."""
+        streamed = np.flatnonzero(self.streams_per_track > 0)
+        order = np.lexsort((streamed, -self.streams_per_track[streamed]))
+        return streamed[order[:-(-len(streamed) // DECILES)]]
 
     # -- per artist ---------------------------------------------------------------------------
     @cached_property

@@ -113,6 +113,14 @@ def _legend(ax: Any, **kwargs: Any) -> None:
         ax.legend(fontsize="small", **kwargs)
 
 
+def _figure_legend(fig: Figure, ax: Any) -> None:
+    """The legend of a multi-panel figure below its panels: long configuration labels (a sweep
+    with several swept or zipped keys) would otherwise squeeze the first panel to nothing."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", fontsize="small", ncols=1, frameon=False)
+
+
 # ---------------------------------------------------------------- Lorenz curves
 
 def lorenz_figure(artists: pd.DataFrame, title: str = "") -> Figure | None:
@@ -255,7 +263,7 @@ def sweep_param_figure(summary: pd.DataFrame, param: str, params: list[str], met
                 ax.set_xticks(sorted(set(x)), [f"{v:g}" for v in sorted(set(x))])
         ax.set(title=label(metric), xlabel=param, ylabel=unit(metric))
         ax.grid(alpha=0.3)
-    _legend(axes[0])
+    _figure_legend(fig, axes[0])
     return fig
 
 
@@ -286,7 +294,7 @@ def sweep_time_figure(table: pd.DataFrame, params: list[str], metrics: list[str]
                             alpha=0.15, linewidth=0)
         ax.set(title=label(metric), xlabel=EPOCH_LABEL, ylabel=unit(metric))
         ax.grid(alpha=0.3)
-    _legend(axes[0])
+    _figure_legend(fig, axes[0])
     return fig
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 import streamsim
 from matplotlib.figure import Figure
 
-from streamsim.measures.metrics import mean_interval as interval
+from streamsim.measures.metrics import mean_interval as interval, t_quantile
 from streamsim.measures.registry import label
 from streamsim.present.plots import EPOCH_LABEL, SCENARIO_COLOURS, save, sweep_time_figure
 

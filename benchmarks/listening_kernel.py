@@ -3,6 +3,12 @@
     python benchmarks/listening_kernel.py                     # 100,000 listeners, exposures per second
     python benchmarks/listening_kernel.py --listeners 20000 --tracks 20000
     python benchmarks/listening_kernel.py --calibrate         # C1/C2/C4 beside their bands
+    python benchmarks/listening_kernel.py --against OLD.py    # per-exposure time against another kernel
+
+``--against`` loads a ``listen`` function from a file (e.g. an earlier listening.py, saved with
+``git show COMMIT:streamsim/agents/listening.py > /tmp/old_listening.py``) and times it and the
+current kernel alternately on the same inputs, in the same process: the ratio of their times per
+exposure is what a shared or busy machine still measures reliably.
 
 Set NUMBA_NUM_THREADS to choose the thread count. The timing excludes numba compilation (a
 warm-up epoch runs first) and covers the whole ``listen`` call: the kernel, the rerun of
@@ -12,6 +18,8 @@ listeners that overflow their slot, and the compaction into one Events table.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import sys
 import time
 
 import mesa
@@ -52,7 +60,16 @@ class CheapRecommender:
         return order[starts[g][:, None] + off].astype(np.int32), np.zeros((len(items), k), np.float32)
 
 
-def throughput(n_listeners: int, n_tracks: int, epochs: int, seed: int) -> None:
+def load_listen(path: str):
+    """The ``listen`` function of a kernel module given as a file."""
+    spec = importlib.util.spec_from_file_location("reference_listening", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module       # numba's cache finds the module of a cached kernel by name
+    spec.loader.exec_module(module)
+    return module.listen
+
+
+def throughput(n_listeners: int, n_tracks: int, epochs: int, seed: int, against: str | None = None) -> None:
     sc = Scenario().replace(**{"listeners.count": n_listeners})
     rng = np.random.default_rng(seed)
     world = World.generate(sc, rng)
@@ -77,6 +94,9 @@ def throughput(n_listeners: int, n_tracks: int, epochs: int, seed: int) -> None:
     t0 = time.perf_counter()
     listen(pop, slates, catalog, sc, 0, seed)
     print(f"first call (compilation or cache load included): {time.perf_counter() - t0:.2f} s")
+    if against:
+        compare(load_listen(against), pop, slates, catalog, sc, epochs, seed)
+        return
     rates, cpu_rates = [], []
     threads = numba.get_num_threads()
     for epoch in range(1, epochs + 1):
@@ -91,6 +111,26 @@ def throughput(n_listeners: int, n_tracks: int, epochs: int, seed: int) -> None:
     print(f"median: {np.median(rates) / 1e6:.1f} M exposures/s wall clock on {threads} threads; "
           f"{np.median(cpu_rates) / 1e6:.1f} M/s if the {threads} threads had their cores to themselves "
           f"(CPU-time based; the machine may be shared)")
+
+
+def compare(reference, pop, slates, catalog, sc, epochs: int, seed: int) -> None:
+    """Time the reference kernel and the current one alternately; print ns per exposure and the ratio."""
+    reference(pop, slates, catalog, sc, 0, seed)          # compile or load the reference
+    wall = {"reference": [], "current": []}
+    cpu = {"reference": [], "current": []}
+    for epoch in range(1, epochs + 1):
+        for name, fn in (("reference", reference), ("current", listen)):
+            t0, c0 = time.perf_counter(), time.process_time()
+            ev = fn(pop, slates, catalog, sc, epoch, seed)
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
+            wall[name].append(dt / len(ev) * 1e9)
+            cpu[name].append(dc / len(ev) * 1e9)
+            print(f"epoch {epoch} {name:9s}: {len(ev):,} exposures in {dt:.3f} s wall, {dc:.3f} s CPU = "
+                  f"{wall[name][-1]:.1f} ns each wall, {cpu[name][-1]:.1f} CPU")
+    for label, t in (("wall", wall), ("CPU", cpu)):
+        ref, cur = np.median(t["reference"]), np.median(t["current"])
+        print(f"median {label} ns per exposure: reference {ref:.1f}, current {cur:.1f}; "
+              f"current / reference = {cur / ref:.3f} on {numba.get_num_threads()} threads")
 
 
 def calibrate(n_listeners: int, n_tracks: int, epochs: int, seed: int) -> None:
@@ -115,11 +155,12 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--calibrate", action="store_true", help="print C1, C2, C4 beside their bands")
+    ap.add_argument("--against", default=None, help="a listening.py to time alternately with the current kernel")
     a = ap.parse_args()
     if a.calibrate:
         calibrate(a.listeners or 5000, a.tracks or 20000, a.epochs or 12, a.seed)
     else:
-        throughput(a.listeners or 100_000, a.tracks or 50_000, a.epochs or 3, a.seed)
+        throughput(a.listeners or 100_000, a.tracks or 50_000, a.epochs or 3, a.seed, a.against)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Builds synthetic inputs (100,000 listeners, ~10 M exposures by default) and prints the
 seconds of ``measures.registry.collect``, ``measures.artists.artist_rows`` and ``rules.settle_all`` (best of
-``--repeat`` runs, after one warm-up run that compiles the numba kernels).
+``--repeat`` runs, after one warm-up run that compiles the numba kernels), and of the stream
+table with and without seconds and one epoch of the artist-centric rule's rolling window
+(``agents.trailing.DistinctPairs`` over four epochs), as ratios to the table without seconds.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import time
 
 import numpy as np
 
+from streamsim.agents.trailing import DistinctPairs
 from streamsim.economics import rules
+from streamsim.economics.tables import StreamTable
 from streamsim.measures.artists import artist_rows
 from streamsim.measures.registry import collect
 from streamsim.measures.view import EpochView
@@ -55,6 +59,28 @@ def main() -> None:
     print(f"settle_all   {settle:7.3f} s")
     print(f"collect      {collect_s:7.3f} s")
     print(f"artist_rows  {rows:7.3f} s")
+
+    ev, art = rec.events, rec.tracks.artist
+    stream, sought = ev.seconds >= 30, ev.channel % 2 == 0
+
+    def table(seconds):
+        return StreamTable.from_events(ev.listener, ev.track, stream, sought, art, args.tracks, seconds)
+
+    plain = best_of(lambda: table(None), args.repeat)
+    timed = best_of(lambda: table(ev.seconds), args.repeat)
+    t = rec.table
+    window = DistinctPairs(4)
+    for _ in range(3):
+        window.add(t.listener, t.artist)
+
+    def one_epoch():
+        window.add(t.listener, t.artist)
+        window.groups_per_item(args.artists)
+
+    pairs = best_of(one_epoch, args.repeat)
+    print(f"table, no seconds   {plain:7.3f} s (1.00)")
+    print(f"table with seconds  {timed:7.3f} s ({timed / plain:.2f})")
+    print(f"artist window       {pairs:7.3f} s ({pairs / plain:.2f})")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,9 @@ def open_run(path: str | Path) -> Result:
     path = Path(path)
     data = runner.load_run(path)
     scenario = config.load(path / "config.toml")
-    extra = {name: pd.read_parquet(path / f"{name}.parquet") for name in ("streams", "listeners", "tracks", "settlement")
+    from streamsim.studies.streams_export import FILES
+
+    extra = {name: pd.read_parquet(path / f"{name}.parquet") for name in FILES
              if (path / f"{name}.parquet").is_file()}
     return Result(scenario, data["metrics"], data.get("artists"), None, data["manifest"].get("seconds", {}),
                   path=path, manifest=data["manifest"], **extra)

@@ -5,6 +5,7 @@
   can be run, calibrated and benchmarked without the whole model.
 - :func:`calibration_run` and :func:`calibration_figures`: C1, C2 and C4 of calibration.md from
   the listeners and channels alone.
+- :func:`toy_listeners`: identical listeners served by one channel, to test the kernel's mechanisms.
 - :func:`synthetic_record`: a plausible random epoch record, for metric tests and benchmarks.
 - :class:`RecommenderContract`: the checks every recommender must pass (subclass it in pytest
   with a ``make`` fixture, as ``implicit``'s shared test mixin is used).
@@ -13,13 +14,14 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
 import scipy.sparse as sp
 
 from streamsim.agents.catalog import Catalog
-from streamsim.agents.channels import Playlists, build_slates
+from streamsim.agents.channels import Playlists, Pool, Slates, build_slates, next_releases
 from streamsim.agents.listeners import ListenerPopulation
 from streamsim.agents.listening import listen
 from streamsim.agents.world import World, normalize
@@ -79,6 +81,46 @@ def calibration_figures(events: Events, catalog: Catalog, n_active: int,
         "C4_context": float(by_channel[Channel.CONTEXT]),
         "exposures_per_active": float(len(events) / max(n_active, 1)),
     }
+
+
+def toy_listeners(catalog: Catalog, n: int, channel: Channel = Channel.LIBRARY, items=None, weights=None,
+                  budget_s: float = 3600.0, cos: float = 0.5, attention: float = 1.0, mainstream=0.0,
+                  length_ideal=210.0, intro_ideal=10.0, popularity=None, album_tracks: int = 10):
+    """n identical listeners (but for the arrays given per listener) whose only channel is ``channel``.
+
+    The channel's candidates are ``items`` (default every track), drawn with ``weights`` (default
+    equal): one library row per listener, or one genre pool (editorial, search) that every listener's
+    home genre (0) reaches. Taste has cosine ``cos`` with style axis 0. Returns (listeners, slates) as
+    the kernel reads them; the slates carry each track's next release (:func:`next_releases`) and
+    the centred artist ``popularity`` (default 0); albums hold ``album_tracks`` tracks.
+    """
+    T = len(catalog)
+    items = np.arange(T, dtype=np.int32) if items is None else np.asarray(items, np.int32)
+    taste = np.zeros((n, catalog.d_style), np.float32)
+    taste[:, 0] = cos
+    taste[:, 1] = np.sqrt(1 - cos ** 2)
+    def column(v):
+        return np.broadcast_to(np.asarray(v, np.float32), (n,)).copy()
+
+    listeners = SimpleNamespace(
+        n=n, taste=taste, budget_s=column(budget_s), attention=column(attention), region=np.zeros(n, np.int16),
+        explicit_ok=np.ones(n, bool), genres=np.zeros((n, 2), np.int16), mainstream=column(mainstream),
+        length_ideal=column(length_ideal), intro_ideal=column(intro_ideal))
+    mix = np.zeros((n, len(Channel)), np.float32)
+    mix[:, channel] = 1.0
+    empty = Pool.from_lists([np.zeros(0, np.int32)])
+    w = None if weights is None else [np.asarray(weights, np.float64)]
+    pool = Pool.from_lists([items], w)
+    library = Pool.from_lists([items] * n, None if w is None else w * n) if channel == Channel.LIBRARY else \
+        Pool.from_lists([np.zeros(0, np.int32)] * n)
+    slates = Slates(np.arange(n, dtype=np.int32), mix, np.zeros(0, np.int32), np.zeros((0, 5), np.int32),
+                    np.zeros(0, np.int8), np.full(n, -1, np.int32), library, np.full(n, -1, np.int32),
+                    np.full(T, -1, np.int32), np.zeros((0, 5), np.int32),
+                    pool if channel == Channel.EDITORIAL else empty, pool if channel == Channel.SEARCH else empty,
+                    empty, np.zeros(n, np.int32),
+                    popularity=np.zeros(T, np.float32) if popularity is None else np.asarray(popularity, np.float32),
+                    next_track=next_releases(catalog, album_tracks))
+    return listeners, slates
 
 
 # ----------------------------------------------------------------------------------------------
@@ -471,7 +513,8 @@ def synthetic_record(n_listeners: int, n_tracks: int, n_artists: int, n_exposure
     stream = seconds >= 30
     events = Events(ev_listener, ev_track, channel, seconds, rng.normal(0.5, 1.0, n_exposures),
                     np.zeros(n_exposures, bool))
-    table = StreamTable.from_events(ev_listener, ev_track, stream, np.isin(channel, SOUGHT), track_artist, n_tracks)
+    table = StreamTable.from_events(ev_listener, ev_track, stream, np.isin(channel, SOUGHT), track_artist, n_tracks,
+                                    seconds)
 
     def unit(n: int) -> np.ndarray:
         x = rng.standard_normal((n, d)).astype(np.float32)
@@ -505,10 +548,23 @@ def synthetic_record(n_listeners: int, n_tracks: int, n_artists: int, n_exposure
         oracle_users=oracle_users, oracle_utility=rng.normal(2.0, 0.3, len(oracle_users)),
         served_utility=rng.normal(1.0, 0.3, len(oracle_users)), metric_seed=seed,
         tracks=tracks,
-        artists=Artists(tier, rng.random(n_artists) < 0.3, rng.integers(-5, epoch + 1, n_artists).astype(np.int32)),
+        artists=synthetic_artists(tier, artist_weight, epoch, rng),
         listeners=Listeners(active, np.zeros(n_listeners, bool), unit(n_listeners),
                             rng.normal(0.5, 0.2, n_listeners).astype(np.float32), premium))
     return record, scenario
+
+
+def synthetic_artists(tier: np.ndarray, weight: np.ndarray, epoch: int, rng: np.random.Generator):
+    """Artist state for a synthetic record: contracts, labels and trailing streams drawn around ``weight``."""
+    from streamsim.sim.record import Artists
+
+    n = len(tier)
+    contract = rng.integers(0, 3, n).astype(np.int8)
+    return Artists(tier, contract == 0, rng.integers(-5, epoch + 1, n).astype(np.int32), fame_tier=tier.copy(),
+                   contract=contract, label=np.where(contract < 2, rng.integers(0, 10, n), -1).astype(np.int32),
+                   active=rng.random(n) < 0.95, fraud=np.zeros(n, bool),
+                   trailing_streams=52 * weight * rng.lognormal(0.0, 0.3, n),
+                   release_rate=rng.gamma(2.0, 0.03, n).astype(np.float32))
 
 
 def empty_record(d: int = 8, k: int = 10, epoch: int = 0, **fields):
@@ -530,3 +586,93 @@ def empty_record(d: int = 8, k: int = 10, epoch: int = 0, **fields):
         artists=Artists(np.zeros(0, np.int8), no, i32),
         listeners=Listeners(no, no, np.zeros((0, d), np.float32), f32, no))
     return dataclasses.replace(base, **fields)
+
+
+# -- the Goodhart loop end to end (tests/test_goodhart.py, benchmarks/goodhart_incentives.py) --------
+
+GOODHART_WORLD = {
+    "listeners.count": 300, "artists.count": 60, "artists.release_rate": 0.4, "artists.entry_rate": 0.0,
+    "catalog.back_catalog_years": 1.0, "recommender.kind": "popularity",
+    "artists.adaptation.adaptive_share": 1.0, "artists.adaptation.evaluation_epochs": 4,
+    "artists.labels.act": True, "artists.labels.decision_epochs": 2,
+    "metrics.eval_listeners": 20, "metrics.jaccard_pairs": 20, "metrics.diversity_listeners": 20}
+"""A small world where artists and labels adapt: big enough to measure incentives in 20 weeks."""
+
+GOODHART_RULES = ("pro_rata", "duration")
+FEATURES = ("length", "intro")
+
+
+@dataclasses.dataclass
+class GoodhartRun:
+    """One adaptive run: how the artists' targets drifted and what each judged release earned.
+
+    Attributes:
+        drift: feature -> mean change of the initial artists' targets over the run (s).
+        income: rule -> each judged release's payout over its first evaluation_epochs epochs
+            (every rule settled on the same streams).
+        artist: artist of each judged release.
+        deviation: feature -> each judged release's feature minus what its artist aimed at.
+    """
+
+    drift: dict[str, float]
+    income: dict[str, np.ndarray]
+    artist: np.ndarray
+    deviation: dict[str, np.ndarray]
+
+
+def goodhart_run(rule: str, seed: int, epochs: int, world: dict | None = None,
+                 rules: tuple[str, ...] = GOODHART_RULES) -> GoodhartRun:
+    """Run the small adaptive world with ``rule`` in force; no payoff is imposed."""
+    from streamsim.sim.model import StreamingModel
+
+    sc = Scenario().replace(**{**(world or GOODHART_WORLD), "run.seed": seed, "run.epochs": epochs,
+                               "payouts.active": rule})
+    model = StreamingModel(sc)
+    arts = model.artists
+    start = {"length": arts.target_length_s.copy(), "intro": arts.target_intro_s.copy()}
+    h = sc.artists.adaptation.evaluation_epochs
+    income = {r: np.zeros(0) for r in rules}
+    for _ in range(epochs):
+        record = model.step()
+        age = record.epoch - record.tracks.release_epoch
+        young = (age >= 0) & (age < h)
+        for r in rules:
+            paid = record.settlement[r]
+            income[r] = np.concatenate([income[r], np.zeros(len(paid) - len(income[r]))])
+            income[r][young] += paid[young]
+    cat = model.catalog
+    judged = np.flatnonzero((cat.release_epoch >= 0) & (cat.release_epoch + h <= epochs))
+    aim = arts.aims()[judged]
+    n = len(start["length"])
+    return GoodhartRun(
+        drift={"length": float(np.mean(arts.target_length_s[:n] - start["length"])),
+               "intro": float(np.mean(arts.target_intro_s[:n] - start["intro"]))},
+        income={r: income[r][judged] for r in rules}, artist=cat.artist[judged],
+        deviation={"length": cat.length_s[judged] - aim[:, 0], "intro": cat.intro_s[judged] - aim[:, 1]})
+
+
+def _pooled(runs: list[GoodhartRun], outcome) -> tuple[np.ndarray, np.ndarray]:
+    """Artists (made distinct across runs) and an outcome per judged release, over several runs."""
+    artist = np.concatenate([r.artist.astype(np.int64) + (k << 32) for k, r in enumerate(runs)])
+    return artist, np.concatenate([outcome(r) for r in runs])
+
+
+def incentive_t(runs: list[GoodhartRun], rule: str, feature: str) -> float:
+    """t of the slope of relative income under ``rule`` on the feature's deviation from its aim,
+    pooled over every judged release of the runs (the labels' estimator, one unit)."""
+    from streamsim.agents.artists import relative_income, slope_t
+
+    artist, y = _pooled(runs, lambda r: relative_income(r.artist, r.income[rule]))
+    _, x = _pooled(runs, lambda r: r.deviation[feature])
+    return float(slope_t(np.zeros(len(artist), np.int64), artist, y, x, 1)[0])
+
+
+def incentive_gap_t(runs: list[GoodhartRun], feature: str, rule: str = "duration", base: str = "pro_rata") -> float:
+    """t of the slope of ``rule``'s minus ``base``'s relative income on the feature's deviation:
+    the same releases on the same streams, so popularity and luck cancel."""
+    from streamsim.agents.artists import relative_income, slope_t
+
+    artist, gap = _pooled(runs, lambda r: relative_income(r.artist, r.income[rule])
+                          - relative_income(r.artist, r.income[base]))
+    _, x = _pooled(runs, lambda r: r.deviation[feature])
+    return float(slope_t(np.zeros(len(artist), np.int64), artist, gap, x, 1)[0])

@@ -154,16 +154,23 @@ def test_empty_library_gives_its_share_away():
     assert (sl.mix[:, LIBRARY] > 0).mean() > 0.9                # saves filled the libraries
 
 
-def test_library_replays_come_from_the_library():
+def test_library_replays_come_from_the_library_or_play_its_albums_through():
     s = Setup()
     sl, ev = s.step()
-    lib = ev.channel == LIBRARY
-    assert lib.mean() > 0.2
+    lib = np.flatnonzero(ev.channel == LIBRARY)
+    assert len(lib) > 0.2 * len(ev)
     rows = sl.library
-    for i in np.flatnonzero(lib)[:500]:
+    through = 0
+    for i in lib[:1000]:
         l = ev.listener[i]
-        assert ev.track[i] in rows.items[rows.indptr[l]:rows.indptr[l + 1]]
-    assert not ev.saved[lib].any()
+        saved = ev.track[i] in rows.items[rows.indptr[l]:rows.indptr[l + 1]]
+        assert not (saved and ev.saved[i])                      # nothing is saved twice
+        if not saved:
+            # a continuation: the previous play of this listener was a stream of the same artist
+            assert ev.listener[i - 1] == l and ev.seconds[i - 1] >= 30
+            assert s.catalog.artist[ev.track[i - 1]] == s.catalog.artist[ev.track[i]]
+            through += 1
+    assert through > 0
 
 
 def test_radio_continues_from_the_last_played_track():

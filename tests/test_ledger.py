@@ -93,8 +93,9 @@ def test_recent_heard_and_stream_table(ledger):
     heard = ledger.recent_heard(2, 4)
     assert heard[1, 3] and heard[0, 1] and not heard[0, 3]
     table = ledger.streams_table()
-    rows = sorted(zip(table.listener.tolist(), table.track.tolist(), table.streams.tolist(), table.sought.tolist()))
-    assert rows == [(1, 0, 1.0, 1.0), (1, 3, 2.0, 1.0)]
+    rows = sorted(zip(table.listener.tolist(), table.track.tolist(), table.streams.tolist(), table.sought.tolist(),
+                      table.seconds.tolist()))
+    assert rows == [(1, 0, 1.0, 1.0, 45.0), (1, 3, 2.0, 1.0, 120.0)]
     assert table.artist.tolist() == [cat.artist[t] for t in table.track]
 
 
@@ -181,3 +182,18 @@ def test_an_epoch_must_be_opened_and_closed():
     led.begin(make_catalog(), 1, 0)
     with pytest.raises(RuntimeError):
         led.begin(make_catalog(), 1, 1)
+def test_artist_window_counts_each_listener_once_over_the_window():
+    led = Ledger(config.load(None, ["payouts.artist_centric.window_epochs=3"]))
+    cat = make_catalog()  # tracks 0 and 2 are artist 0's, 1 and 3 artist 1's
+    weeks = [([0, 1], [0, 2]), ([0, 2], [0, 1]), ([0], [2]), ([3], [3])]
+    seen = []
+    for epoch, (listener, track) in enumerate(weeks):
+        led.record(events(listener, track, [60.0] * len(listener)), cat, 4, epoch)
+        w = led.artist_window(2)
+        seen.append((w.listeners.tolist(), w.streams.tolist(), w.epochs))
+    assert seen[0] == ([2.0, 0.0], [2.0, 0.0], 1)
+    # listener 0 streamed artist 0 in every week: still one listener
+    assert seen[1] == ([2.0, 1.0], [3.0, 1.0], 2)
+    assert seen[2] == ([2.0, 1.0], [4.0, 1.0], 3)
+    # week 0 has left the window: listener 1 no longer counts for artist 0
+    assert seen[3] == ([1.0, 2.0], [2.0, 2.0], 3)

@@ -6,7 +6,7 @@ import mesa
 import numpy as np
 import pytest
 
-from streamsim.agents.listeners import ListenerPopulation, mainstreamness
+from streamsim.agents.listeners import ListenerPopulation
 from streamsim.testing import synthetic_catalog
 from streamsim.agents.world import World
 from streamsim.core.codes import CHANNELS
@@ -42,14 +42,14 @@ def test_columns_shapes_and_ranges():
     assert pop.plays_total.dtype == np.int64 and pop.join_epoch.dtype == np.int32
 
 
-def test_activity_correlates_with_mainstreamness_when_asked():
+def test_activity_correlates_with_the_mainstreamness_trait_when_asked():
     corrs = []
-    for rho in (0.0, 0.6):
+    for rho in (0.0, 0.6, -0.6):
         _, world, pop = population(n=6000, **{"listeners.activity_mainstream_corr": rho})
-        m = mainstreamness(pop.genres, world.genre_pop)
-        corrs.append(np.corrcoef(np.log(pop.budget_s), m)[0, 1])
+        corrs.append(np.corrcoef(np.log(pop.budget_s), pop.mainstream)[0, 1])
+        assert abs(pop.mainstream.mean()) < 0.05 and abs(pop.mainstream.std() - 1) < 0.05
     assert abs(corrs[0]) < 0.05
-    assert corrs[1] > 0.3
+    assert abs(corrs[1] - 0.6) < 0.05 and abs(corrs[2] + 0.6) < 0.05
 
 
 def test_open_listeners_lean_away_from_their_library():

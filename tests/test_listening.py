@@ -6,16 +6,16 @@ import os
 import subprocess
 import sys
 import textwrap
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from streamsim.agents.catalog import Catalog
-from streamsim.agents.channels import Pool, Slates
+from streamsim.agents.channels import Pool
 from streamsim.agents.listening import LIBRARY, PERSONALISED, listen
 from streamsim.studies.calibration import BANDS
-from streamsim.testing import calibration_figures, calibration_run
+from streamsim.testing import calibration_figures, calibration_run, toy_listeners
+from streamsim.core.codes import Channel
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 
@@ -35,27 +35,14 @@ def one_track_catalog(length=200.0, intro=10.0, quality=0.0, n=1) -> Catalog:
 
 def library_only(n_listeners: int, catalog: Catalog, budget_s=3600.0, cos=0.5, attention=1.0):
     """Listeners whose only channel is a library holding every track of the catalog."""
-    T = len(catalog)
-    taste = np.zeros((n_listeners, D), np.float32)
-    taste[:, 0] = cos
-    taste[:, 1] = np.sqrt(1 - cos ** 2)
-    listeners = SimpleNamespace(
-        n=n_listeners, taste=taste, budget_s=np.full(n_listeners, budget_s, np.float32),
-        attention=np.full(n_listeners, attention, np.float32), region=np.zeros(n_listeners, np.int16),
-        explicit_ok=np.ones(n_listeners, bool), genres=np.zeros((n_listeners, 2), np.int16))
-    mix = np.zeros((n_listeners, 6), np.float32)
-    mix[:, LIBRARY] = 1.0
-    lib = Pool.from_lists([np.arange(T)] * n_listeners)
-    empty = Pool.from_lists([np.zeros(0, np.int32)])
-    slates = Slates(np.arange(n_listeners, dtype=np.int32), mix, np.zeros(0, np.int32),
-                    np.zeros((0, 5), np.int32), np.zeros(0, np.int8), np.full(n_listeners, -1, np.int32),
-                    lib, np.full(n_listeners, -1, np.int32), np.full(T, -1, np.int32),
-                    np.zeros((0, 5), np.int32), empty, empty, empty, np.zeros(n_listeners, np.int32))
-    return listeners, slates
+    return toy_listeners(catalog, n_listeners, Channel.LIBRARY, budget_s=budget_s, cos=cos, attention=attention)
 
 
 def scenario(**behaviour) -> Scenario:
-    return Scenario().replace(**{f"listeners.behaviour.{k}": v for k, v in behaviour.items()})
+    """Defaults with the given behaviour keys; form does not enter utility (its tests set it)."""
+    keys = {"listeners.form.length_weight": 0.0, "listeners.form.intro_weight": 0.0}
+    keys.update({f"listeners.behaviour.{k}": v for k, v in behaviour.items()})
+    return Scenario().replace(**keys)
 
 
 def sigmoid(x):

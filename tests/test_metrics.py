@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamsim.core.codes import CHANNELS
+from streamsim.core.codes import CHANNELS, Contract
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 from streamsim.core.units import EPOCHS_PER_MONTH
@@ -21,7 +21,7 @@ from streamsim.economics.tables import StreamTable
 from streamsim.measures import metrics as M
 from streamsim.measures.artists import artist_rows
 from streamsim.measures.registry import collect, metric_columns
-from streamsim.measures.view import EpochView
+from streamsim.measures.view import EpochView, deciles
 from streamsim.sim.record import Artists, Listeners, Served, Tracks
 from streamsim.testing import empty_record, synthetic_record
 
@@ -36,16 +36,18 @@ CONTRACT = [
     "emerging_mean_unique_listeners", "new_releases_reaching_threshold", "jaccard_random_pairs",
     "jaccard_similar_pairs", "jaccard_dissimilar_pairs", "effective_artists", "effective_tracks",
     "rec_coverage", "individual_diversity", "release_style_dispersion", "release_mean_length_s",
-    "release_mean_intro_s", "mean_true_utility", "satisfaction_mean", "churn_rate", "rec_fit_seconds",
+    "release_mean_intro_s", "hit_mean_length_s", "hit_mean_intro_s", "hit_style_dispersion", "mean_true_utility", "satisfaction_mean", "activity_mainstream_spearman",
+    "churn_rate", "rec_fit_seconds",
     "rec_train_loss", "rec_precision_at_k", "rec_ndcg_at_k", "rec_regret_vs_oracle",
     *(f"channel_share_{c}" for c in CHANNELS),
     *(f"{m}_{r}" for r in RULES for m in ("payout_gini", "payout_top1_share", "payout_top10_share",
                                            "payout_emerging_share", "artists_above_living",
                                            "per_stream_value", "fraud_share")),
 ]
-ARTIST_COLUMNS = ["epoch", "burn_in", "artist_id", "tier", "major_label", "entry_epoch", "streams", "unique_listeners",
-                  "impressions", "tracks_released", "release_mean_length_s", "release_mean_intro_s",
-                  *(f"payout_{r}" for r in RULES)]
+ARTIST_COLUMNS = ["epoch", "burn_in", "artist_id", "tier", "fame_tier", "major_label", "contract", "label_id", "active",
+                  "entry_epoch", "trailing_streams", "popularity_decile", "release_rate", "streams",
+                  "unique_listeners", "impressions", "tracks_released", "release_mean_length_s",
+                  "release_mean_intro_s", *(f"payout_{r}" for r in RULES), "net_income"]
 
 
 # ------------------------------------------------------------------ known answers
@@ -140,6 +142,26 @@ def test_precision_ndcg_and_regret_known_answers():
     assert M.regret([], []) == 0.0
 
 
+def test_activity_mainstream_spearman_known_answers():
+    """Artist 0 is the most streamed, 2 the least. Heavier listeners who stream the popular artist
+    give +1, heavier listeners who stream the obscure ones give -1; bots do not count."""
+    def table(rows):
+        listener, artist, streams = map(np.array, zip(*rows))
+        return StreamTable(listener, artist, artist, streams.astype(float), np.zeros(len(rows)))
+
+    artist_streams = np.array([100.0, 10.0, 1.0])
+    human = np.ones(5, bool)
+    up = table([(0, 2, 1), (1, 1, 2), (1, 2, 1), (2, 0, 3), (2, 2, 1), (3, 0, 9)])
+    assert M.activity_mainstream_spearman(up, artist_streams, human) == pytest.approx(1.0)
+    down = table([(0, 0, 1), (1, 1, 2), (1, 0, 1), (2, 2, 3), (2, 0, 1), (3, 2, 9)])
+    assert M.activity_mainstream_spearman(down, artist_streams, human) == pytest.approx(-1.0)
+    bot = np.array([True, True, True, False, True])                  # listener 3 is a bot
+    with_bot = table([(0, 2, 1), (1, 1, 2), (2, 0, 3), (3, 2, 500)])
+    assert M.activity_mainstream_spearman(with_bot, artist_streams, bot) == pytest.approx(1.0)
+    assert M.activity_mainstream_spearman(table([(0, 0, 1), (1, 1, 2)]), artist_streams, human) == 0.0
+    assert M.activity_mainstream_spearman(StreamTable.empty(), artist_streams, human) == 0.0
+
+
 # ------------------------------------------------------------------ collect
 
 def _row(record, scenario=None):
@@ -203,7 +225,8 @@ def test_collect_known_small_epoch():
         tracks=Tracks(np.array([0, 1, 1]), np.array([-5, 3, 3]), np.array([200.0, 180.0, 160.0]),
                       np.array([10.0, 4.0, 6.0]), np.eye(3)[:, :2] + np.array([[0, 0], [0, 0], [1, 0]]),
                       np.zeros(3), np.array([False, False, True]), np.array([10.0, 1.0, 1.0])),
-        artists=Artists(np.array([0, 2]), np.array([True, False]), np.array([0, 2])),
+        artists=Artists(np.array([0, 2]), np.array([True, False]), np.array([0, 2]),
+                        contract=np.array([Contract.MAJOR, Contract.SELF_RELEASED])),
         listeners=Listeners(np.array([True, True]), np.zeros(2, bool), np.array([[1.0, 0.0], [0.0, 1.0]]),
                             np.array([0.2, 0.4]), np.zeros(2, bool)),
         revenue=np.array([2.0, 1.0]), pool=3.0, settlement={r: paid for r in RULES}, scale=Scale(0.001, 0.001),
@@ -219,14 +242,51 @@ def test_collect_known_small_epoch():
     assert row["emerging_mean_unique_listeners"] == 1.0
     assert row["new_releases_reaching_threshold"] == 2
     assert row["payout_emerging_share_pro_rata"] == pytest.approx(2 / 3)
+    # living bar: 1.5 a week times the money scale 0.001 * (pool 3 / 3 streams) / 0.004 = 0.375; net
+    # incomes 1.0 * 0.27305 (major) and 2.0 * 0.84 (self-released): only artist 1 makes a living
+    assert row["living_bar_usd"] == pytest.approx(0.375)
     assert row["artists_above_living_pro_rata"] == 1 and row["fraud_share_pro_rata"] == pytest.approx(1 / 3)
+    assert rows["net_income"] == pytest.approx([0.27305, 1.68])
+    # deciles of two artists ranked on this epoch's streams (no trailing streams in the record): 1 and 6
+    assert rows["popularity_decile"].tolist() == [1, 6] and row["active_artists"] == 2
+    assert row["decile_stream_share_1"] == pytest.approx(1 / 3) and row["decile_stream_share_6"] == pytest.approx(2 / 3)
+    assert row["decile_mean_listeners_6"] == 1.0 and row["decile_stream_share_10"] == 0.0
     assert row["per_stream_value_pro_rata"] == 1.0
     assert row["jaccard_random_pairs"] == 0.0 and row["effective_tracks"] == pytest.approx(3.0)
     assert row["rec_coverage"] == pytest.approx(2 / 3)
     assert row["release_mean_length_s"] == 170.0 and row["release_mean_intro_s"] == 5.0
+    # three tracks streamed once each: the one hit (ceil of a tenth) is the lowest id, track 0
+    assert row["hit_mean_length_s"] == 200.0 and row["hit_mean_intro_s"] == 10.0 and row["hit_style_dispersion"] == 0.0
     assert row["mean_true_utility"] == 0.25 and row["satisfaction_mean"] == pytest.approx(0.3)
     assert rows["unique_listeners"].tolist() == [1, 1] and rows["tracks_released"].tolist() == [0, 2]
     assert rows["payout_pro_rata"].tolist() == [1.0, 2.0]
+
+
+def test_deciles_rank_members_ordinally_with_ties_by_position():
+    value = np.array([5.0, 0.0, 0.0, 9.0, 1.0, 0.0, 3.0, 7.0, 2.0, 4.0, 6.0, 8.0])
+    members = np.ones(12, bool)
+    members[3] = False
+    d = deciles(value, members)
+    assert d[3] == -1
+    # ascending values, the three zeros (ids 1, 2, 5) in id order: 1, 2, 5, 4, 8, 6, 9, 0, 10, 7, 11
+    order = [1, 2, 5, 4, 8, 6, 9, 0, 10, 7, 11]
+    assert d[order].tolist() == [k * 10 // 11 for k in range(11)]
+
+
+def test_hits_are_the_most_streamed_tenth_of_the_streamed_tracks():
+    rec, sc = synthetic_record(300, 200, 20, 20_000, seed=5)
+    view = EpochView(rec, sc)
+    streams = view.streams_per_track
+    streamed = np.flatnonzero(streams > 0)
+    hits = view.hits
+    assert len(hits) == math.ceil(len(streamed) / 10) and len(set(hits.tolist())) == len(hits)
+    rest = np.setdiff1d(streamed, hits)
+    assert streams[hits].min() >= streams[rest].max()
+    edge = streams[hits].min()                       # ties at the edge go to the lower ids
+    assert np.flatnonzero(streams[rest] == edge).size == 0 or hits[streams[hits] == edge].max() < rest[streams[rest] == edge].min()
+    row = collect(view)
+    assert row["hit_mean_length_s"] == pytest.approx(np.asarray(rec.tracks.length_s)[hits].mean())
+    assert row["hit_style_dispersion"] == pytest.approx(M.style_dispersion(np.asarray(rec.tracks.style)[hits]))
 
 
 # Metrics computed on samples drawn with the record's metric seed (pairs, listeners, slate rows).
@@ -243,3 +303,12 @@ def test_the_metric_seed_moves_the_sampled_columns_and_nothing_else():
     assert a == _row(rec, sc)[0]                                   # deterministic for a seed
     changed = {k for k in a if a[k] != b[k]}
     assert changed == SAMPLED
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=30), st.floats(-1e3, 1e3))
+def test_mean_interval_is_the_t_interval_and_shifts_with_the_sample(xs, shift):
+    mean, half = M.mean_interval(np.array(xs))
+    assert mean == pytest.approx(np.mean(xs), abs=1e-9)
+    assert half == pytest.approx(M.t_quantile(len(xs) - 1) * np.std(xs, ddof=1) / math.sqrt(len(xs)), abs=1e-9)
+    moved, moved_half = M.mean_interval(np.array(xs) + shift)
+    assert moved == pytest.approx(mean + shift, abs=1e-6) and moved_half == pytest.approx(half, abs=1e-6)

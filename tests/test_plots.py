@@ -39,10 +39,11 @@ def fake_run(scenario, out_root=None, quiet=True, run_id=None, n_threads=None) -
     partial = final.with_name(run_id + ".partial")
     partial.mkdir(parents=True)
     epochs = scenario.run.epochs
-    metrics = pd.DataFrame({"epoch": np.arange(epochs), "burn_in": np.zeros(epochs)})
+    columns = {"epoch": np.arange(epochs), "burn_in": np.zeros(epochs)}
     for col in METRIC_COLUMNS:
-        metrics[col] = rng.random(epochs) + scenario.listeners.count / 1000
-    metrics["release_mean_length_s"] = 215.0 - 3.0 * np.arange(epochs)
+        columns[col] = rng.random(epochs) + scenario.listeners.count / 1000
+    columns["release_mean_length_s"] = 215.0 - 3.0 * np.arange(epochs)
+    metrics = pd.DataFrame(columns)
     metrics.to_parquet(partial / "metrics.parquet")
     artists = []
     for epoch in range(epochs):
@@ -124,7 +125,13 @@ def test_run_figures_show_every_panel_and_series(fake_run_dir, drawn):
     plots.plot_run(fake_run_dir)
     metrics = pd.read_parquet(fake_run_dir / "metrics.parquet")
     artists = pd.read_parquet(fake_run_dir / "artists.parquet")
-    assert set(drawn) == {"lorenz", *plots.time_series()}
+    assert set(drawn) == {"lorenz", "reach_by_decile", *plots.time_series()}
+    bars = panels(drawn["reach_by_decile"])
+    assert [a.get_title() for a in bars] == [name for _, name, _ in plots.DECILE_PANELS]
+    for a, (pattern, _, _) in zip(bars, plots.DECILE_PANELS):
+        heights = [p.get_height() for p in a.patches]
+        expected = [metrics[pattern.format(k=k)].mean() for k in range(1, 11)]
+        np.testing.assert_allclose(heights, expected)
     (ax,) = panels(drawn["lorenz"])
     assert "share of artists" in ax.get_xlabel() and "share of payouts" in ax.get_ylabel()
     curves = lines(ax)
@@ -204,7 +211,8 @@ def test_report_of_a_run_embeds_every_figure(fake_run_dir):
     path = report.report(fake_run_dir)
     figures = sorted((fake_run_dir / "figures").glob("*.png"))
     stems = {p.stem for p in figures}
-    assert {"lorenz", "concentration", "small_artist_reach", "homogeneity", "welfare", "release_drift"} <= stems
+    assert {"lorenz", "concentration", "small_artist_reach", "homogeneity", "welfare", "release_drift",
+            "reach_by_decile"} <= stems
     _nonempty(figures + sorted((fake_run_dir / "figures").glob("*.svg")))
     text = path.read_text(encoding="utf-8")
     for png in figures:
@@ -290,7 +298,7 @@ def test_cli_report_of_a_real_run(tmp_path):
     result = CliRunner().invoke(_app(), ["report", str(run_dir)])
     assert result.exit_code == 0, result.output
     figures = sorted((run_dir / "figures").glob("*.png"))
-    assert len(figures) == 6
+    assert len(figures) == 7
     _nonempty(figures + sorted((run_dir / "figures").glob("*.svg")))
     text = (run_dir / "report.html").read_text(encoding="utf-8")
     for png in figures:

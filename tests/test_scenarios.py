@@ -60,8 +60,13 @@ def test_scenarios_set_what_their_names_say():
     assert get["heavy_users_mainstream"].listeners.activity_mainstream_corr > 0
     assert get["heavy_users_niche"].listeners.activity_mainstream_corr < 0
     chaney = get["chaney_replication"]
-    assert (chaney.listeners.count, chaney.channels.slate_size, chaney.run.epochs) == (100, 20, 100)
+    assert (chaney.listeners.count, chaney.run.epochs, chaney.world.d_style) == (100, 100, 20)
     assert chaney.listeners.choice == "slate_argmax" and chaney.recommender.kind == "als"
+    assert (chaney.artists.releases_per_epoch, chaney.recommender.startup_epochs,
+            chaney.recommender.interleave_new) == (10, 10, 10)
+    assert chaney.channels.slate_size >= chaney.run.epochs * chaney.artists.releases_per_epoch
+    assert chaney.listeners.rank_attention == 0.8 and chaney.listeners.argmax_score == "utility"
+    assert chaney.world.preference_model == "dirichlet" and chaney.metrics.chaney
     trecs = get["trecs_workload"]
     assert (trecs.listeners.count, trecs.channels.slate_size, trecs.run.epochs) == (10_000, 10, 20)
     assert (trecs.recommender.factors, trecs.recommender.warm_iterations) == (10, 20)

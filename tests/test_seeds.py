@@ -38,3 +38,17 @@ def test_adaptation_does_not_shift_churn_or_arrivals():
     np.testing.assert_array_equal(lis_on.taste, lis_off.taste)        # arrivals' tastes, and drift
     np.testing.assert_array_equal(lis_on.budget_s, lis_off.budget_s)
     np.testing.assert_array_equal(on.events.track, off.events.track)  # the same listening
+
+
+def test_the_metric_seed_is_drawn_per_run_seed_and_epoch():
+    """The sampled metrics (pairs, diversity and evaluation listeners) take their seed from the
+    run seed and the epoch: a fresh sample every epoch and in every replicate run, the same one
+    when a run is repeated. A fixed metric seed would let replicate runs share their samples."""
+    tiny = {"listeners.count": 300, "artists.count": 40}
+    seeds = {}
+    for run_seed in (5, 6, 5):
+        model = StreamingModel(load(None, {**tiny, "run.seed": run_seed}))
+        drawn = [model.step().metric_seed for _ in range(2)]
+        assert seeds.setdefault(run_seed, drawn) == drawn          # same run seed, same samples
+    assert seeds[5][0] != seeds[5][1]                               # another epoch, another sample
+    assert seeds[5][0] != seeds[6][0] and seeds[5][1] != seeds[6][1]  # another run, another sample

@@ -54,6 +54,7 @@ def test_indices_find_the_parameter_that_matters(method, n):
     out = sensitivity.analyse(s, summary, len(y), ["m"]).set_index("param")
     if method == "morris":
         assert out.loc["a", "mu_star"] == pytest.approx(10.0) and out.loc["b", "mu_star"] == pytest.approx(0.1)
+        assert out.loc["a", "mu"] == pytest.approx(10.0)            # signed: the direction of the effect
     else:
         assert out.loc["a", "ST"] > 0.95 and out.loc["b", "ST"] < 0.01
 

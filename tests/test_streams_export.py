@@ -19,7 +19,7 @@ import streamsim
 from streamsim.core import config
 from streamsim.economics.revenue import Scale, auto_scale, listener_revenue, pool_of
 from streamsim.economics.rules import ArtistCentricBars, rule_names, settle_all, threshold_bar
-from streamsim.economics.tables import StreamTable, sum_by
+from streamsim.economics.tables import ArtistWindow, StreamTable, sum_by
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 4
@@ -62,22 +62,24 @@ def test_every_rule_is_recomputed_from_the_export(run_dir):
     streams, lis, tracks = read(run_dir, "streams"), read(run_dir, "listeners"), read(run_dir, "tracks")
     settlement = read(run_dir, "settlement").set_index("epoch")
     artists = read(run_dir, "artists")
+    windows = read(run_dir, "artist_windows")
     ineligible = boosted = 0
     for epoch in range(EPOCHS):
         st = streams[streams["epoch"] == epoch]
         li = lis[lis["epoch"] == epoch].sort_values("listener_id")
         tr = tracks[tracks["epoch"] == epoch]
+        aw = windows[windows["epoch"] == epoch]
         row = settlement.loc[epoch]
         n_tracks, n_artists = int(row["n_tracks"]), int(row["n_artists"])
         assert list(li["listener_id"]) == list(range(int(row["n_listeners"])))
 
-        revenue = listener_revenue(li["premium"].to_numpy(), li["active"].to_numpy(), cfg)
+        revenue = listener_revenue(li["premium"].to_numpy(), li["active"].to_numpy(), cfg, li["ad_weight"].to_numpy())
         np.testing.assert_array_equal(revenue, li["revenue"].to_numpy())
         pool = pool_of(revenue, cfg)
         assert pool == row["pool"] > 0
 
         table = StreamTable(st["listener_id"], st["track_id"], st["artist_id"], st["streams"],
-                                    st["sought_streams"])
+                            st["sought_streams"], st["seconds"])
         np.testing.assert_array_equal(sum_by(table.listener, table.streams, len(li)), li["streams"])
         np.testing.assert_array_equal(sum_by(table.track, table.streams, n_tracks)[tr["track_id"]],
                                       tr["streams"])
@@ -89,13 +91,21 @@ def test_every_rule_is_recomputed_from_the_export(run_dir):
         history = int(row["history_epochs"])
         assert history == min(epoch + 1, cfg.threshold.window_epochs)
         assert threshold_bar(cfg, scale, history) == pytest.approx(row["threshold_bar"], rel=1e-12)
-        bars = ArtistCentricBars.of(cfg, scale)
+        window_epochs = int(row["artist_window_epochs"])
+        assert window_epochs == min(epoch + 1, cfg.artist_centric.window_epochs)
+        bars = ArtistCentricBars.of(cfg, scale, window_epochs)
         assert (bars.artist_streams, bars.artist_listeners, bars.listener_cap) == pytest.approx(
             (row["artist_streams_bar"], row["artist_listeners_bar"], row["listener_cap"]), rel=1e-12)
 
         trailing = np.zeros(n_tracks)
         trailing[tr["track_id"]] = tr["trailing_streams"]
-        paid = settle_all(table, revenue, n_tracks, n_artists, cfg, trailing, scale, history)
+        length = np.zeros(n_tracks)          # unstreamed tracks earn nothing under any rule
+        length[tr["track_id"]] = tr["length_s"]
+        window = ArtistWindow(np.zeros(n_artists), np.zeros(n_artists), window_epochs)
+        window.streams[aw["artist_id"]] = aw["window_streams"]
+        window.listeners[aw["artist_id"]] = aw["window_listeners"]
+        paid = settle_all(table, revenue, n_tracks, n_artists, cfg, trailing, scale, history,
+                          track_length_s=length, artist_window=window)
         track_artist = np.zeros(n_tracks, np.int64)
         track_artist[tr["track_id"]] = tr["artist_id"]
         expected = artists[artists["epoch"] == epoch].sort_values("artist_id")
@@ -105,8 +115,8 @@ def test_every_rule_is_recomputed_from_the_export(run_dir):
             per_artist = sum_by(track_artist, paid[rule], n_artists)
             np.testing.assert_allclose(per_artist, expected[f"payout_{rule}"], rtol=0, atol=1e-9 * pool)
         ineligible += int((tr["trailing_streams"] < row["threshold_bar"]).sum())
-        art_streams = sum_by(table.artist, table.streams, n_artists)
-        boosted += int((art_streams >= row["artist_streams_bar"]).sum())
+        boosted += int(((window.streams >= row["artist_streams_bar"])
+                        & (window.listeners >= row["artist_listeners_bar"])).sum())
     # The audit exercised the parts that differ between rules.
     assert ineligible > 0 and boosted > 0
 

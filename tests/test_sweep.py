@@ -187,12 +187,12 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
     assert not (out / "runs" / "tiny" / f"{bad.run_id}.failed.json").exists()
 
 
-TWO_EPOCHS = """
+THREE_EPOCHS = """
 replications = 1
 summary_epochs = 2
 [set]
 "run.name" = "tiny"
-"run.epochs" = 2
+"run.epochs" = 3
 "artists.count" = 40
 [grid]
 "listeners.count" = {counts}
@@ -207,7 +207,7 @@ def _cli_sweep(path: Path, out: Path, env: dict[str, str]) -> subprocess.Complet
 
 def test_cli_exits_1_when_runs_fail_and_an_extended_grid_runs_only_the_new_runs(tmp_path):
     path, out = tmp_path / "grid.toml", tmp_path / "out"
-    path.write_text(TWO_EPOCHS.format(counts="[200, 201]"), encoding="utf-8")
+    path.write_text(THREE_EPOCHS.format(counts="[200, 201]"), encoding="utf-8")
     proc = _cli_sweep(path, out, {sweep.FAIL_ENV: "listeners.count=201"})
     assert proc.returncode == 1, proc.stderr
     assert "2 runs: 1 ran, 0 already finished, 1 failed" in proc.stdout
@@ -215,20 +215,23 @@ def test_cli_exits_1_when_runs_fail_and_an_extended_grid_runs_only_the_new_runs(
     done = _complete(out)
     assert len(done) == 1
 
-    path.write_text(TWO_EPOCHS.format(counts="[200, 201, 202]"), encoding="utf-8")
+    path.write_text(THREE_EPOCHS.format(counts="[200, 201, 202]"), encoding="utf-8")
     proc = _cli_sweep(path, out, {sweep.FAIL_ENV: ""})
     assert proc.returncode == 0, proc.stderr
     assert "3 runs: 2 ran, 1 already finished, 0 failed" in proc.stdout
     after = _complete(out)
     assert len(after) == 3 and all(after[name] == mtime for name, mtime in done.items())
 
-    # summary_epochs = 2: each run contributes the mean of its last two epochs
+    # summary_epochs = 2 of 3: each run contributes the mean of its last two epochs, not the
+    # final epoch alone and not the whole run
     table = pd.read_parquet(out / "sweep.parquet")
     summary = pd.read_parquet(out / "summary.parquet").set_index(["config", "metric"])
     for config, group in table.groupby("config"):
-        assert group["epoch"].tolist() == [0, 1]
+        assert group["epoch"].tolist() == [0, 1, 2]
         for metric in ("streams", "mean_true_utility"):
-            assert summary.loc[(config, metric), "mean"] == pytest.approx(group[metric].mean(), rel=1e-12)
+            values = group[metric].to_numpy(dtype=float)
+            assert values[1:].mean() not in (values.mean(), values[-1]), (metric, values)   # the windows differ
+            assert summary.loc[(config, metric), "mean"] == pytest.approx(values[1:].mean(), rel=1e-12)
             assert summary.loc[(config, metric), "n"] == 1
 
 

@@ -18,6 +18,7 @@ from streamsim.agents.catalog import Catalog
 from streamsim.agents.world import World, normalize
 from streamsim.core.codes import CHANNELS, Channel
 from streamsim.core.config import Scenario
+from streamsim.core.utility import centred_popularity
 
 STAGE_POPULAR, STAGE_AUDIO, STAGE_CF = 0, 1, 2
 USER_BLOCK = 4096
@@ -88,6 +89,10 @@ class Slates:
         context: Pool with one row per context playlist; context_of: int32 (n,) each listener's.
         exclude: what the personalised slates were kept clear of (:func:`personalised_exclusions`);
             the regret evaluation serves the oracle under the same exclusions.
+        popularity: float32 (T,) each track's artist's percentile of last epoch's streams minus the
+            average stream's (:func:`artist_popularity`); None = 0 for every track.
+        next_track: int32 (T,) the next track of the same album (what a play-through continues
+            with, :func:`next_releases`), -1 for a track alone in its album; None = no continuation.
     """
 
     listeners: np.ndarray
@@ -105,6 +110,8 @@ class Slates:
     context: Pool
     context_of: np.ndarray
     exclude: sp.csr_matrix | None = None
+    popularity: np.ndarray | None = None
+    next_track: np.ndarray | None = None
 
 
 def allowed_mask(catalog: Catalog, region: int, explicit_ok: bool) -> np.ndarray:
@@ -283,6 +290,47 @@ def _context_pools(catalog: Catalog, n_contexts: int, size: int, pop: np.ndarray
     return Pool.from_lists(lists)
 
 
+def artist_popularity(catalog: Catalog, track_streams: np.ndarray) -> np.ndarray:
+    """The popularity of each track's artist as mainstreamness reads it: the artist's percentile of
+    streams minus the average stream's (:func:`streamsim.core.utility.centred_popularity`);
+    float32 (T,)."""
+    if len(catalog) == 0:
+        return np.zeros(0, np.float32)
+    artist = catalog.artist.astype(np.int64)
+    streams = np.bincount(artist, weights=track_streams[:len(artist)], minlength=int(artist.max()) + 1)
+    return centred_popularity(streams)[artist].astype(np.float32)
+
+
+def next_releases(catalog: Catalog, album_tracks: int) -> np.ndarray:
+    """The album, minimally: an artist's releases in release order (track ids are appended in
+    time), cut into albums of ``album_tracks`` consecutive releases (the last may be shorter). A
+    play-through continues with the next track of the album and wraps from its last to its first.
+    -1 for a track alone in its album (nothing to continue with)."""
+    T = len(catalog)
+    order = np.lexsort((np.arange(T), catalog.artist))          # by artist, then by release
+    a = catalog.artist[order]
+    first = np.flatnonzero(np.concatenate([[True], a[1:] != a[:-1]]))
+    size = np.diff(np.concatenate([first, [T]]))
+    start = np.repeat(first, size)
+    pos = np.arange(T) - start                                   # position in the artist's releases
+    album_pos = pos % album_tracks
+    album_start = start + pos - album_pos
+    album_size = np.minimum(album_tracks, np.repeat(size, size) - (pos - album_pos))
+    nxt = np.full(T, -1, np.int32)
+    nxt[order] = order[album_start + (album_pos + 1) % album_size]
+    nxt[order[album_size == 1]] = -1
+    return nxt
+
+
+def by_popularity(neighbours: np.ndarray, popularity: np.ndarray) -> np.ndarray:
+    """Each row of neighbour lists reordered most popular artist first (ties by the original
+    order), -1 padding last: the order radio's mainstreamness tilt reads."""
+    if neighbours.size == 0:
+        return neighbours
+    key = np.where(neighbours >= 0, -popularity[np.maximum(neighbours, 0)], np.inf)
+    return np.take_along_axis(neighbours, np.argsort(key, axis=1, kind="stable"), axis=1)
+
+
 def _radio(recommender, slates_items: np.ndarray, pools: list[Pool], library: Pool,
            seeds_extra: np.ndarray, n_tracks: int, k: int):
     """Neighbour lists for every track that can seed radio: anything a channel can serve."""
@@ -344,6 +392,9 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
                                             [editorial, search, context], library,
                                             radio_seed[radio_seed >= 0], T, ch.radio_neighbours)
 
+    popularity = artist_popularity(catalog, pop)
+    neighbour_items = by_popularity(neighbour_items, popularity)
+
     avail = np.zeros((n, len(CHANNELS)), bool)
     avail[:, Channel.LIBRARY] = library.row_sizes()[:n] > 0
     avail[users, Channel.PERSONALISED] = (items >= 0).any(axis=1)
@@ -360,4 +411,5 @@ def build_slates(listeners, catalog: Catalog, world: World, ledger, recommender,
     mix[~keep] = 0.0
     kernel_listeners = np.flatnonzero(keep & (mix.sum(axis=1) > 0)).astype(np.int32)
     return Slates(kernel_listeners, mix, users, items, stage, prow, library, radio_seed,
-                  neighbour_row, neighbour_items, editorial, search, context, context_of, exclude)
+                  neighbour_row, neighbour_items, editorial, search, context, context_of, exclude,
+                  popularity, next_releases(catalog, scenario.listeners.sessions.album_tracks))

@@ -18,6 +18,7 @@ from streamsim.core.codes import CHANNELS, Channel
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 from streamsim.core.units import SECONDS_PER_EPOCH
+from streamsim.core.utility import centred_popularity, form_utility, mainstream_utility, tilt_quantile
 
 ATTENTION_LOG_SD = 0.3       # spread of attention (sd of log), around attention_mean
 OPENNESS_CONCENTRATION = 4.0  # Beta(k*mean, k*(1-mean)): openness varies widely between people
@@ -94,17 +95,6 @@ def _add_played(indptr, indices, data, listener, track, seconds, length, is_bot)
             data[lo] += min(seconds[i] / max(length[t], 1.0), 1.0)
 
 
-def mainstreamness(genres: np.ndarray, genre_pop: np.ndarray) -> np.ndarray:
-    """Standardised log popularity of a listener's home genres (mean over one or two genres)."""
-    logp = np.log(genre_pop)
-    mu = float((genre_pop * logp).sum())
-    sd = float(np.sqrt((genre_pop * (logp - mu) ** 2).sum())) or 1.0
-    g = np.where(genres >= 0, genres, 0)
-    vals = np.where(genres >= 0, logp[g], 0.0)
-    k = np.maximum((genres >= 0).sum(axis=1), 1)
-    return (vals.sum(axis=1) / k - mu) / sd
-
-
 class ListenerPopulation(mesa.Agent):
     """Every listener, as arrays; ``update`` is one epoch of satisfaction, churn, drift and arrivals.
 
@@ -115,6 +105,8 @@ class ListenerPopulation(mesa.Agent):
         region, explicit_ok: serving filters (explicit_ok False = filters explicit tracks).
         budget_s: listening seconds per epoch (log-normal).
         openness: appetite for the unknown (0-1); attention: tolerance of long intros (1 = average).
+        mainstream: preference for globally popular (> 0) over obscure (< 0) artists, N(0, 1).
+        length_ideal, intro_ideal: the length and time to the hook the listener values most (s).
         premium: paid tier; mix: (n, 6) channel shares over ``streamsim.core.codes.Channel``.
         budget_base_s, mix_base: the budget and mix drawn at arrival; ``budget_s`` and ``mix`` are
             these moved by satisfaction and channel value (``listeners.engagement``).
@@ -139,6 +131,9 @@ class ListenerPopulation(mesa.Agent):
         self.budget_s = np.zeros(0, np.float32)
         self.openness = np.zeros(0, np.float32)
         self.attention = np.zeros(0, np.float32)
+        self.mainstream = np.zeros(0, np.float32)
+        self.length_ideal = np.zeros(0, np.float32)
+        self.intro_ideal = np.zeros(0, np.float32)
         self.premium = np.zeros(0, bool)
         self.mix = np.zeros((0, len(CHANNELS)), np.float32)
         self.budget_base_s = np.zeros(0, np.float32)
@@ -161,7 +156,7 @@ class ListenerPopulation(mesa.Agent):
     def _draw(self, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Columns of ``count`` new human listeners (cold: no plays, empty library)."""
         cfg, world = self.cfg, self.world
-        G, d = world.n_genres, world.d_style
+        G = world.n_genres
         first = rng.choice(G, size=count, p=world.genre_pop)
         second = np.full(count, -1, np.int64)
         two = (rng.random(count) < cfg.two_genre_share) & (G > 1)
@@ -173,21 +168,29 @@ class ListenerPopulation(mesa.Agent):
             second[two] = np.minimum((cum < rng.random((len(p), 1))).sum(axis=1), G - 1)
         genres = np.stack([first, second], axis=1).astype(np.int16)
         centre = world.genre_centres[first] + np.where(two[:, None], world.genre_centres[np.maximum(second, 0)], 0)
-        taste = normalize(normalize(centre) + cfg.taste_noise * rng.standard_normal((count, d)))
+        taste = world.tastes(count, centre, cfg.taste_noise, rng)
 
+        # mainstreamness: an artist-level trait (Bauer & Schedl 2019), which activity may follow
+        mainstream = rng.standard_normal(count)
         rho = cfg.activity_mainstream_corr
-        z = rho * mainstreamness(genres, world.genre_pop) + np.sqrt(1 - rho ** 2) * rng.standard_normal(count)
+        z = rho * mainstream + np.sqrt(1 - rho ** 2) * rng.standard_normal(count)
         budget = cfg.budget_median_min * 60.0 * np.exp(cfg.budget_sigma * z)
 
         m = min(max(cfg.openness_mean, 1e-3), 1 - 1e-3)
         openness = rng.beta(OPENNESS_CONCENTRATION * m, OPENNESS_CONCENTRATION * (1 - m), count)
         attention = cfg.attention_mean * np.exp(ATTENTION_LOG_SD * rng.standard_normal(count)
                                                 - 0.5 * ATTENTION_LOG_SD ** 2)
+        form = cfg.form
+        # normal ideals, truncated at a stream's length and at an immediate hook
+        length_ideal = np.maximum(rng.normal(form.length_ideal_mean_s, form.length_ideal_sd_s, count),
+                                  cfg.behaviour.stream_threshold_s)
+        intro_ideal = np.maximum(rng.normal(form.intro_ideal_mean_s, form.intro_ideal_sd_s, count), 0.0)
         return {
             "taste": taste, "genres": genres,
             "region": rng.integers(0, self.sc.world.n_regions, count).astype(np.int16),
             "explicit_ok": rng.random(count) >= cfg.explicit_filter_share,
-            "budget_s": budget, "openness": openness, "attention": attention,
+            "budget_s": budget, "openness": openness, "attention": attention, "mainstream": mainstream,
+            "length_ideal": length_ideal, "intro_ideal": intro_ideal,
             "premium": rng.random(count) < cfg.premium_share,
             "mix": self._draw_mix(openness, rng),
         }
@@ -207,6 +210,7 @@ class ListenerPopulation(mesa.Agent):
         ids = np.arange(self.n, self.n + count, dtype=np.int32)
         dtypes = {"taste": np.float32, "genres": np.int16, "region": np.int16, "explicit_ok": bool,
                   "budget_s": np.float32, "openness": np.float32, "attention": np.float32,
+                  "mainstream": np.float32, "length_ideal": np.float32, "intro_ideal": np.float32,
                   "premium": bool, "mix": np.float32}
         for name, dtype in dtypes.items():
             setattr(self, name, np.concatenate([getattr(self, name), np.asarray(cols[name], dtype)]))
@@ -228,6 +232,7 @@ class ListenerPopulation(mesa.Agent):
         cols = {"taste": np.zeros((count, d)), "genres": np.full((count, 2), -1),
                 "region": np.zeros(count), "explicit_ok": np.ones(count, bool),
                 "budget_s": np.zeros(count), "openness": np.zeros(count), "attention": np.ones(count),
+                "mainstream": np.zeros(count), "length_ideal": np.zeros(count), "intro_ideal": np.zeros(count),
                 "premium": np.full(count, premium), "mix": np.zeros((count, len(CHANNELS)))}
         return self._append(cols, join_epoch=epoch, is_bot=True)
 
@@ -249,8 +254,11 @@ class ListenerPopulation(mesa.Agent):
         the run: people collect what they heard on the radio, from friends, on other services;
         uniform within the genre when ``popularity`` is None or the exponent is 0); the best by
         expected utility plus Gumbel noise are kept, so the collection matches taste without
-        being an oracle's pick. Runs once, on the first epoch (the catalog does not exist when
-        the population is made).
+        being an oracle's pick. Expected utility is the kernel's without noise: taste, quality,
+        form, and mainstreamness against the artist's percentile of prior plays; mainstreamness
+        also tilts the candidates' draw toward the genre's hits or its tail (a mainstream listener
+        collects the stars, a niche one the obscure). Runs once, on the first epoch (the catalog
+        does not exist when the population is made).
         """
         if self.libraries_seeded:
             return
@@ -261,7 +269,10 @@ class ListenerPopulation(mesa.Agent):
         if L == 0 or T == 0 or len(humans) == 0:
             return
         b = self.cfg.behaviour
-        order = np.argsort(catalog.genre, kind="stable")
+        # the prior plays: each genre's tracks most played first (the order the mainstreamness tilt reads)
+        prior = np.zeros(T) if popularity is None else np.asarray(popularity[:T], np.float64)
+        prior = np.concatenate([prior, np.zeros(T - len(prior))])
+        order = np.lexsort((-prior, catalog.genre))
         starts = np.searchsorted(catalog.genre[order], np.arange(self.world.n_genres + 1))
         sizes = np.diff(starts)
         e = self.cfg.initial_library_popularity_exponent
@@ -276,6 +287,10 @@ class ListenerPopulation(mesa.Agent):
             mass = base[1:] - base[:-1]
             sizes = np.where(mass > 0, sizes, 0)            # a genre with no plays: uniform fallback below
         C = L * LIBRARY_CANDIDATES
+        # the popularity the collection was built under: each track's artist's percentile of prior plays
+        artist_plays = np.bincount(catalog.artist, weights=prior, minlength=int(catalog.artist.max()) + 1)
+        centred = centred_popularity(artist_plays)[catalog.artist]
+        form = self.cfg.form
         rows, cols = [], []
         for s in range(0, len(humans), 8192):
             ids = humans[s:s + 8192]
@@ -284,7 +299,8 @@ class ListenerPopulation(mesa.Agent):
                           self.genres[ids, 0][:, None]).astype(np.int64)
             size = sizes[gi]
             if weighted:
-                target = base[gi] + rng.random(gi.shape) * mass[gi]
+                kappa = np.exp(self.cfg.mainstream.library_tilt * self.mainstream[ids, None].astype(np.float64))
+                target = base[gi] + tilt_quantile(rng.random(gi.shape), kappa) * mass[gi]
                 pos = np.minimum(np.searchsorted(cum, target, side="right"), starts[gi + 1] - 1)
                 uniform = order[np.minimum(starts[gi] + (rng.random(gi.shape) * np.diff(starts)[gi]).astype(np.int64),
                                            T - 1)]
@@ -295,7 +311,12 @@ class ListenerPopulation(mesa.Agent):
                                                             T - 1)],
                                 rng.integers(0, T, gi.shape))
             util = (b.w_taste * np.einsum("nd,ncd->nc", self.taste[ids], catalog.style[cand])
-                    + b.w_quality * catalog.quality[cand] + rng.gumbel(0.0, 0.5, cand.shape))
+                    + b.w_quality * catalog.quality[cand]
+                    + mainstream_utility(self.mainstream[ids, None], centred[cand], self.cfg.mainstream.utility)
+                    + form_utility(catalog.length_s[cand], catalog.intro_s[cand], self.length_ideal[ids, None],
+                                   self.intro_ideal[ids, None], form.length_weight, form.length_tolerance_s,
+                                   form.intro_weight, form.intro_tolerance_s)
+                    + rng.gumbel(0.0, 0.5, cand.shape))
             ok = (catalog.regions[cand] & (np.uint32(1) << self.region[ids, None].astype(np.uint32))) != 0
             ok &= self.explicit_ok[ids, None] | ~catalog.explicit[cand]
             util[~ok] = -np.inf

@@ -1,11 +1,14 @@
 """The listening kernel: every exposure of an epoch, skip by skip, stream by stream.
 
-Each listener spends a weekly listening-time budget. An exposure picks a channel by the
-listener's mix, a track from that channel, draws the true utility, and decides an early skip
-(before the stream threshold, 30 s by default), a later abandonment or a completed play
-(DESIGN.md section 3). A skipped track costs the seconds played, a completed one its length, so
-the same hours hold more streams when songs are short: the pay-per-stream incentive the model
-studies.
+Each listener spends a weekly listening-time budget in sessions. A session has one context (a
+channel, drawn by the listener's mix) and a length in minutes; within it, after a stream, the next
+track stays with the same artist (on repeat, or the artist's next release: an album played
+through) with the context's continuity probability, and is otherwise a fresh draw from the
+channel. Each exposure draws the true utility (taste, quality, mainstreamness, form, noise) and
+decides an early skip (before the stream threshold, 30 s by default), a later abandonment or a
+completed play (docs/MODEL.md section 3). A skipped track costs the seconds played, a completed
+one its length, so the same hours hold more streams when songs are short, and with continuity
+the same session holds more of one artist's: the pay-per-stream incentive the model studies.
 
 Determinism: the random numbers of a listener are a pure function of (seed, epoch, listener id,
 draw counter) (see :mod:`agents.rng`), so events do not depend on the thread count. Output sizes
@@ -25,6 +28,7 @@ from streamsim.agents.rng import normal_quantile, stream_key, uniform_pair
 from streamsim.core.codes import Channel
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
+from streamsim.core.utility import tilt_quantile
 
 # channel codes as plain ints: numba reads module globals as compile-time constants
 LIBRARY, PERSONALISED, RADIO, EDITORIAL, SEARCH, CONTEXT = (int(c) for c in Channel)
@@ -34,19 +38,57 @@ SLOT_EXTRA = 16
 BLOCK = 262_144              # listeners per kernel call (bounds the slot memory)
 CHUNK = 256                  # listeners per scheduling chunk of the parallel loop
 
-# indices into the params vector handed to the kernel
-(P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2,
- P_SAVE_U, P_SKIP_TAU, P_STREAM_S, N_PARAMS) = range(13)
+# indices into the params vector handed to the kernel; P_STAY is the first of six (one per channel)
+(P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2, P_SAVE_U, P_SKIP_TAU, P_STREAM_S,
+ P_SESSION_S, P_REPEAT, P_POP_W, P_SEARCH_TILT, P_RADIO_TILT, P_LEN_W, P_LEN_TOL, P_INTRO_W, P_INTRO_TOL,
+ P_STAY) = range(22)
+N_PARAMS = P_STAY + len(Channel)
 
 
 def kernel_params(scenario: Scenario) -> np.ndarray:
-    """The behaviour parameters as the float64 vector the kernel reads."""
-    b = scenario.listeners.behaviour
+    """The behaviour, session, form and mainstreamness parameters as the float64 vector the kernel reads."""
+    lc = scenario.listeners
+    b, ss, f, m = lc.behaviour, lc.sessions, lc.form, lc.mainstream
     p = np.zeros(N_PARAMS, np.float64)
-    p[[P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2, P_SAVE_U, P_SKIP_TAU,
-       P_STREAM_S]] = (b.w_taste, b.w_quality, b.utility_noise, b.a0, b.a1, b.a2, b.b0, b.b1, b.b2,
-                       b.save_utility, b.skip_time_scale_s, b.stream_threshold_s)
+    p[:P_STAY] = (b.w_taste, b.w_quality, b.utility_noise, b.a0, b.a1, b.a2, b.b0, b.b1, b.b2,
+                  b.save_utility, b.skip_time_scale_s, b.stream_threshold_s,
+                  ss.minutes_mean * 60.0, ss.repeat_share, m.utility, m.search_tilt, m.radio_tilt,
+                  f.length_weight, f.length_tolerance_s, f.intro_weight, f.intro_tolerance_s)
+    p[P_STAY:] = [getattr(ss.continuity, c.name.lower()) for c in Channel]
     return p
+
+
+# the packed per-track row: style (d words), then these columns, padded to whole cache lines
+(R_QUALITY, R_LENGTH, R_INTRO, R_POPULARITY, R_REGIONS, R_EXPLICIT, R_NEIGHBOURS, R_NEXT, R_WIDTH) = range(9)
+CACHE_LINE_WORDS = 16        # 64-byte cache lines of 4-byte words
+
+
+def pack_tracks(catalog: Catalog, popularity: np.ndarray, next_track: np.ndarray,
+                neighbour_row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Everything the kernel reads of a track, as one cache-line-aligned row per track.
+
+    An exposure then touches one or two cache lines of track data instead of one per column; a
+    random read of each column was a large part of an exposure's cost. Returns three views of the
+    same (T, W) buffer: float32 (style, quality, length, intro, popularity), uint32 (regions,
+    explicit) and int32 (radio neighbour row, next release).
+    """
+    T, d = len(catalog), catalog.d_style
+    width = -(-(d + R_WIDTH) // CACHE_LINE_WORDS) * CACHE_LINE_WORDS
+    raw = np.empty(T * width + CACHE_LINE_WORDS, np.uint32)
+    skip = (-raw.ctypes.data % (4 * CACHE_LINE_WORDS)) // 4
+    rows = raw[skip:skip + T * width].reshape(T, width)
+    f, i = rows.view(np.float32), rows.view(np.int32)
+    f[:, :d] = catalog.style
+    f[:, d + R_QUALITY] = catalog.quality
+    f[:, d + R_LENGTH] = catalog.length_s
+    f[:, d + R_INTRO] = catalog.intro_s
+    f[:, d + R_POPULARITY] = popularity
+    rows[:, d + R_REGIONS] = catalog.regions
+    rows[:, d + R_EXPLICIT] = catalog.explicit
+    i[:, d + R_NEIGHBOURS] = neighbour_row
+    i[:, d + R_NEXT] = next_track
+    rows[:, d + R_WIDTH:] = 0
+    return f, rows, i
 
 
 SIGMOID_RANGE = 16.0
@@ -93,6 +135,9 @@ def _weighted_pick(indptr, cum, row, u):
     return min(_first_above(cum, s, e, target), e - 1)
 
 
+_tilt = nb.njit(inline="always", cache=True)(tilt_quantile)
+
+
 @nb.njit(inline="always", cache=True)
 def _genre_pool_pick(g0, g1, indptr, items, cum, u1, u2):
     """A track from the pool of one of the listener's (one or two) genres; -1 if none has one."""
@@ -111,12 +156,12 @@ def _genre_pool_pick(g0, g1, indptr, items, cum, u1, u2):
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def _simulate(lids, offsets, caps, seed, epoch, params,
-              taste, budget, attention, region, explicit_ok, genres, mix, context_of,
+              taste, budget, attention, region, explicit_ok, genres, mainstream, length_ideal, intro_ideal,
+              mix, context_of,
               lib_indptr, lib_indices, lib_cum,
-              pers_row, pers_items, radio_seed, nbr_row, nbr_items,
+              pers_row, pers_items, radio_seed, nbr_items,
               ed_indptr, ed_items, ed_cum, se_indptr, se_items, se_cum,
-              cx_indptr, cx_items, cx_cum,
-              style, quality, length, intro, explicit, regions,
+              cx_indptr, cx_items, cx_cum, rows_f, rows_u, rows_i,
               out_track, out_channel, out_seconds, out_utility, out_saved, counts):
     """Simulate the epoch of each listener in ``lids``; write at most ``caps[i]`` events at
     ``offsets[i]`` and return the true number of exposures in ``counts[i]``."""
@@ -128,8 +173,15 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
     save_u = params[P_SAVE_U]
     tau = params[P_SKIP_TAU]
     thr = params[P_STREAM_S]
+    session_s = params[P_SESSION_S]
+    repeat = params[P_REPEAT]
+    pop_w = params[P_POP_W]
+    len_w, inv_len_tol = params[P_LEN_W], 1.0 / params[P_LEN_TOL]
+    intro_w, inv_intro_tol = params[P_INTRO_W], 1.0 / params[P_INTRO_TOL]
     trunc_thr = 1.0 - math.exp(-thr / tau)
     d = taste.shape[1]
+    c_quality, c_length, c_intro, c_pop = d + R_QUALITY, d + R_LENGTH, d + R_INTRO, d + R_POPULARITY
+    c_regions, c_explicit, c_nbr, c_next = d + R_REGIONS, d + R_EXPLICIT, d + R_NEIGHBOURS, d + R_NEXT
     n_slate = pers_items.shape[1]
     n_nbr = nbr_items.shape[1]
     for i in nb.prange(len(lids)):
@@ -137,8 +189,10 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
         key = stream_key(seed, epoch, lid)
         ctr = 0
         w = np.empty(6, np.float64)
+        stay = np.empty(6, np.float64)
         for c in range(6):
             w[c] = mix[lid, c]
+            stay[c] = params[P_STAY + c]
         t_left = float(budget[lid])
         anchor = radio_seed[lid]
         cursor = 0
@@ -151,77 +205,109 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
         reg_bit = np.uint32(1) << np.uint32(region[lid])
         g0 = np.int64(genres[lid, 0])
         g1 = np.int64(genres[lid, 1])
+        m_l = float(mainstream[lid])
+        pop_l = pop_w * m_l
+        search_k = math.exp(params[P_SEARCH_TILT] * m_l)
+        radio_k = math.exp(params[P_RADIO_TILT] * m_l)
+        l_ideal = float(length_ideal[lid])
+        i_ideal = float(intro_ideal[lid])
+        ch = 0
+        session_left = 0.0      # seconds left in the current session
+        prev = -1               # the session's last track if it was a stream, else -1
         while t_left > 0.0 and fails < MAX_FAILED_DRAWS:
-            total = 0.0
-            for c in range(6):
-                total += w[c]
-            if total <= 0.0:
-                break
+            if session_left <= 0.0 or w[ch] <= 0.0:
+                # a new session: its context (channel) by the mix, its length exponential
+                total = 0.0
+                for c in range(6):
+                    total += w[c]
+                if total <= 0.0:
+                    break
+                us, ud = uniform_pair(key, ctr)
+                ctr += 1
+                us *= total
+                ch = 5
+                acc = 0.0
+                for c in range(6):
+                    acc += w[c]
+                    if us < acc and w[c] > 0.0:
+                        ch = c
+                        break
+                session_left = -session_s * math.log(ud)
+                prev = -1
             u, u1 = uniform_pair(key, ctr)
             u2, u_noise = uniform_pair(key, ctr + 1)
             v1, v2 = uniform_pair(key, ctr + 2)
             ctr += 3
-            u *= total
-            ch = 5
-            acc = 0.0
-            for c in range(6):
-                acc += w[c]
-                if u < acc and w[c] > 0.0:
-                    ch = c
-                    break
             j = -1
-            if ch == LIBRARY:
-                kk = _weighted_pick(lib_indptr, lib_cum, lid, u1)
-                if kk < 0:
-                    w[LIBRARY] = 0.0
-                    continue
-                j = lib_indices[kk]
-            elif ch == PERSONALISED:
-                if prow < 0 or cursor >= n_slate or pers_items[prow, cursor] < 0:
-                    w[PERSONALISED] = 0.0
-                    continue
-                j = pers_items[prow, cursor]
-                cursor += 1
-            elif ch == RADIO:
-                if anchor < 0 or nbr_row[anchor] < 0:
+            if prev >= 0 and u < stay[ch]:
+                # continuity: on repeat, or the artist's next release; a filtered track is passed over
+                j = prev if u < stay[ch] * repeat else rows_i[prev, c_next]
+                if j >= 0 and ((rows_u[j, c_regions] & reg_bit) == 0
+                               or (rows_u[j, c_explicit] != 0 and not explicit_ok[lid])):
+                    j = -1
+            if j < 0:
+                if ch == LIBRARY:
+                    kk = _weighted_pick(lib_indptr, lib_cum, lid, u1)
+                    if kk < 0:
+                        w[LIBRARY] = 0.0
+                        continue
+                    j = lib_indices[kk]
+                elif ch == PERSONALISED:
+                    if prow < 0 or cursor >= n_slate or pers_items[prow, cursor] < 0:
+                        w[PERSONALISED] = 0.0
+                        continue
+                    j = pers_items[prow, cursor]
+                    cursor += 1
+                elif ch == RADIO:
+                    r = rows_i[anchor, c_nbr] if anchor >= 0 else -1
+                    if r < 0:
+                        fails += 1
+                        session_left = 0.0
+                        continue
+                    m = 0
+                    while m < n_nbr and nbr_items[r, m] >= 0:
+                        m += 1
+                    if m == 0:
+                        fails += 1
+                        session_left = 0.0
+                        continue
+                    # neighbours are ordered most popular first: the tilt moves the quantile
+                    j = nbr_items[r, min(int(_tilt(u1, radio_k) * m), m - 1)]
+                elif ch == EDITORIAL:
+                    j = _genre_pool_pick(g0, g1, ed_indptr, ed_items, ed_cum, u1, u2)
+                    if j < 0:
+                        w[EDITORIAL] = 0.0
+                        continue
+                elif ch == SEARCH:
+                    # pools are ordered most talked-about first: the tilt moves the quantile
+                    j = _genre_pool_pick(g0, g1, se_indptr, se_items, se_cum, u1, _tilt(u2, search_k))
+                    if j < 0:
+                        w[SEARCH] = 0.0
+                        continue
+                else:
+                    cx = context_of[lid]
+                    kk = _weighted_pick(cx_indptr, cx_cum, cx, u1) if cx >= 0 else -1
+                    if kk < 0:
+                        w[CONTEXT] = 0.0
+                        continue
+                    j = cx_items[kk]
+                if (rows_u[j, c_regions] & reg_bit) == 0 or (rows_u[j, c_explicit] != 0 and not explicit_ok[lid]):
                     fails += 1
+                    session_left = 0.0
                     continue
-                r = nbr_row[anchor]
-                m = 0
-                while m < n_nbr and nbr_items[r, m] >= 0:
-                    m += 1
-                if m == 0:
-                    fails += 1
-                    continue
-                j = nbr_items[r, min(int(u1 * m), m - 1)]
-            elif ch == EDITORIAL:
-                j = _genre_pool_pick(g0, g1, ed_indptr, ed_items, ed_cum, u1, u2)
-                if j < 0:
-                    w[EDITORIAL] = 0.0
-                    continue
-            elif ch == SEARCH:
-                j = _genre_pool_pick(g0, g1, se_indptr, se_items, se_cum, u1, u2)
-                if j < 0:
-                    w[SEARCH] = 0.0
-                    continue
-            else:
-                cx = context_of[lid]
-                kk = _weighted_pick(cx_indptr, cx_cum, cx, u1) if cx >= 0 else -1
-                if kk < 0:
-                    w[CONTEXT] = 0.0
-                    continue
-                j = cx_items[kk]
-            if (regions[j] & reg_bit) == 0 or (explicit[j] and not explicit_ok[lid]):
-                fails += 1
-                continue
             fails = 0
 
             dot = 0.0
             for q in range(d):
-                dot += float(taste[lid, q]) * float(style[j, q])
-            util = w_taste * dot + w_quality * quality[j] + noise_sd * normal_quantile(u_noise)
-            ln = float(length[j])
-            p_early = _sigmoid(a0 - a1 * util + a2 * (float(intro[j]) - 10.0) / 10.0 * inv_att)
+                dot += float(taste[lid, q]) * float(rows_f[j, q])
+            ln = float(rows_f[j, c_length])
+            it = float(rows_f[j, c_intro])
+            dl = (ln - l_ideal) * inv_len_tol
+            di = (it - i_ideal) * inv_intro_tol
+            util = (w_taste * dot + w_quality * rows_f[j, c_quality] + pop_l * rows_f[j, c_pop]
+                    + len_w * (1.0 - dl * dl) + intro_w * (1.0 - di * di)
+                    + noise_sd * normal_quantile(u_noise))
+            p_early = _sigmoid(a0 - a1 * util + a2 * (it - 10.0) / 10.0 * inv_att)
             p_abandon = _sigmoid(b0 - b1 * util + b2 * (ln - 210.0) / 60.0)
             # Every outcome is computed and then selected, without branching on the utility: a
             # mispredicted branch at the end of this dependency chain costs more than the arithmetic.
@@ -238,8 +324,10 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
             fa = 1.0 if abandon else 0.0
             secs = fe * s_skip + (1.0 - fe) * (fa * s_late + (1.0 - fa) * ln)
             # a save candidate; tracks already in the library are dropped after the kernel
-            saved = (not early) & (not abandon) & (util > save_u) & (ch != LIBRARY)
-            anchor = j if (not early) & (nbr_row[j] >= 0) else anchor
+            saved = (not early) & (not abandon) & (util > save_u)
+            anchor = j if (not early) & (rows_i[j, c_nbr] >= 0) else anchor
+            # a stream (secs >= threshold), decided without waiting for the skip moment's log
+            prev = j if (not early) & (ln >= thr) else -1
             if k < cap:
                 pos = base + k
                 out_track[pos] = j
@@ -249,6 +337,7 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
                 out_saved[pos] = saved
             k += 1
             t_left -= secs
+            session_left -= secs
         counts[i] = k
 
 
@@ -303,18 +392,18 @@ def _offsets(caps: np.ndarray) -> np.ndarray:
     return off
 
 
-def _run_block(lids, listeners, slates, catalog, params, seed, epoch) -> Events:
+def _run_block(lids, listeners, slates, rows, params, seed, epoch) -> Events:
     sl = slates
     caps = (listeners.budget_s[lids] / SLOT_SECONDS).astype(np.int64) + SLOT_EXTRA
     args = (seed, epoch, params,
             listeners.taste, listeners.budget_s, listeners.attention, listeners.region,
-            listeners.explicit_ok, listeners.genres, sl.mix, sl.context_of,
+            listeners.explicit_ok, listeners.genres, listeners.mainstream, listeners.length_ideal,
+            listeners.intro_ideal, sl.mix, sl.context_of,
             sl.library.indptr, sl.library.items, sl.library.cum,
-            sl.personalised_row, sl.personalised_items, sl.radio_seed, sl.neighbour_row, sl.neighbour_items,
+            sl.personalised_row, sl.personalised_items, sl.radio_seed, sl.neighbour_items,
             sl.editorial.indptr, sl.editorial.items, sl.editorial.cum,
             sl.search.indptr, sl.search.items, sl.search.cum,
-            sl.context.indptr, sl.context.items, sl.context.cum,
-            catalog.style, catalog.quality, catalog.length_s, catalog.intro_s, catalog.explicit, catalog.regions)
+            sl.context.indptr, sl.context.items, sl.context.cum, *rows)
     off1 = _offsets(caps)
     buf1 = _slot_buffers(int(caps.sum()))
     counts = np.zeros(len(lids), np.int64)
@@ -377,7 +466,11 @@ def listen(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int, 
     if len(lids) == 0 or len(catalog) == 0:
         return Events.empty()
     params = kernel_params(scenario)
-    parts = [_run_block(lids[s:s + BLOCK], listeners, slates, catalog, params, int(seed), int(epoch))
+    T = len(catalog)
+    popularity = slates.popularity if slates.popularity is not None else np.zeros(T, np.float32)
+    next_track = slates.next_track if slates.next_track is not None else np.full(T, -1, np.int32)
+    rows = pack_tracks(catalog, popularity, next_track, slates.neighbour_row)
+    parts = [_run_block(lids[s:s + BLOCK], listeners, slates, rows, params, int(seed), int(epoch))
              for s in range(0, len(lids), BLOCK)]
     return parts[0] if len(parts) == 1 else Events.concat(parts)
 
@@ -386,10 +479,11 @@ def listen_argmax(listeners, slates, catalog: Catalog, scenario: Scenario) -> Ev
     """Replication mode (Chaney et al. 2018; T-RECS): one item per listener per epoch.
 
     Each served listener consumes the item of its personalised slate with the highest true
-    (noise-free) utility, penalised by ``rank_attention * log(rank)``: the log of the utility
-    score ``exp(U) * rank^-rank_attention``, which keeps the rank weighting meaningful when U is
-    negative. Slates arrive with already consumed items removed (build_slates), so there are no
-    repeats. The item is played in full.
+    (noise-free) utility weighted by rank: ``exp(U) * rank^-r`` (argmax_score "exp_utility",
+    taken in logs as ``U - r log(rank)``, meaningful when U is negative) or Chaney et al.'s
+    ``U * rank^-r`` ("utility", for U >= 0), with r = rank_attention. Slates arrive with
+    already consumed items removed (build_slates), so there are no repeats. The item is played
+    in full.
     """
     users = slates.personalised_users
     items = slates.personalised_items
@@ -401,7 +495,11 @@ def listen_argmax(listeners, slates, catalog: Catalog, scenario: Scenario) -> Ev
     cos = np.einsum("nd,nkd->nk", listeners.taste[users], catalog.style[safe])
     util = (b.w_taste * cos + b.w_quality * catalog.quality[safe]).astype(np.float64)
     rank = np.arange(1, items.shape[1] + 1, dtype=np.float64)
-    score = util - scenario.listeners.rank_attention * np.log(rank)[None, :]
+    r = scenario.listeners.rank_attention
+    if scenario.listeners.argmax_score == "utility":
+        score = util * rank[None, :] ** -r
+    else:
+        score = util - r * np.log(rank)[None, :]
     score[~valid] = -np.inf
     has = valid.any(axis=1)
     best = np.argmax(score, axis=1)[has]

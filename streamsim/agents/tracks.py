@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from streamsim.agents.world import World, normalize
+from streamsim.agents.world import World, normalize, simplex
 from streamsim.core.config import Scenario
 
 MAX_LENGTH_S = 1800.0
@@ -86,7 +86,10 @@ def make_tracks(artist: np.ndarray, release_epoch: np.ndarray, *, genre: np.ndar
     c = scenario.catalog
     m = len(artist)
     d = style.shape[1]
-    s = normalize(style[artist] + c.style_noise * rng.standard_normal((m, d)).astype(np.float32))
+    if world.item_alpha is None:
+        s = normalize(style[artist] + c.style_noise * rng.standard_normal((m, d)).astype(np.float32))
+    else:  # Chaney et al.'s topic model: a track's style ignores its artist's
+        s = simplex(rng.dirichlet(world.item_alpha, m))
     quality = talent[artist] + c.quality_sd * rng.standard_normal(m)
     length = target_length_s[artist] + track_noise_sd(c.length_sd_s, c.artist_feature_share) * rng.standard_normal(m)
     length = np.clip(length, scenario.artists.adaptation.min_length_s, MAX_LENGTH_S)

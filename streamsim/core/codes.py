@@ -1,4 +1,4 @@
-"""Integer codes stored in arrays: listening channels and artist tiers."""
+"""Integer codes stored in arrays: listening channels, artist tiers and contracts."""
 
 from __future__ import annotations
 
@@ -32,3 +32,11 @@ class Tier(IntEnum):
     SUPERSTAR = 0
     ESTABLISHED = 1
     EMERGING = 2
+
+
+class Contract(IntEnum):
+    """Who releases an artist's music, and so who takes a cut of its payouts."""
+
+    MAJOR = 0          # signed to a major label
+    INDEPENDENT = 1    # on an independent label (or a label-services deal)
+    SELF_RELEASED = 2  # released by the artist through a distributor

@@ -75,6 +75,20 @@ class WorldConfig(Section):
     audio_dim: int = Field(16, ge=2, le=512, description="dimension of the audio embedding")
     audio_noise: float = Field(0.3, ge=0.0, le=10.0,
                                description="sd of the noise added to the audio embedding (style units)")
+    preference_model: Literal["style", "dirichlet"] = Field(
+        "style", description="style: unit tastes and track styles around genre centres; dirichlet: "
+                             "Chaney et al. 2018's topic model, taste ~ Dir(mu_user) and track style "
+                             "~ Dir(mu_item) on d_style topics, so taste.style lies in [0, 1]")
+    dirichlet_user_scale: float = Field(
+        10.0, gt=0.0, le=1e4, description="dirichlet: mu_user = scale * Dir(prior * 1), drawn once per run "
+                                          "(concentration, dimensionless)")
+    dirichlet_user_prior: float = Field(1.0, gt=0.0, le=1e4,
+                                        description="dirichlet: prior of mu_user (concentration, dimensionless)")
+    dirichlet_item_scale: float = Field(
+        0.1, gt=0.0, le=1e4, description="dirichlet: mu_item = scale * Dir(prior * 1), drawn once per run "
+                                         "(concentration, dimensionless)")
+    dirichlet_item_prior: float = Field(100.0, gt=0.0, le=1e4,
+                                        description="dirichlet: prior of mu_item (concentration, dimensionless)")
 
 
 class CatalogConfig(Section):
@@ -103,20 +117,82 @@ class CatalogConfig(Section):
 
 
 class AdaptationConfig(Section):
-    """Goodhart dynamics: how adaptive artists chase what the active payout rule rewards."""
+    """Goodhart dynamics: how artists and labels chase what the active payout rule rewards."""
 
-    adaptive_share: Probability = Field(0.0, description="share of artists who adapt (0 = off)")
+    adaptive_share: Probability = Field(
+        0.0, description="share of artists who adapt their releases on their own (0 = off); "
+                         "artists on a label that acts follow their label instead")
+    evaluation_epochs: int = Field(
+        8, ge=1, le=520, description="a release is judged by its net income over its first this many "
+                                     "epochs (weeks)")
+    memory_epochs: int = Field(
+        52, ge=1, le=10_000, description="releases judged within this many epochs are remembered as "
+                                         "evidence (epochs)")
+    step_size: float = Field(
+        0.05, ge=0.0, le=1.0, description="largest step of length and intro per decision, relative to "
+                                          "the catalog means (dimensionless)")
+    evidence_t: float = Field(
+        2.0, gt=0.0, le=100.0, description="t-statistic of the income slope at which a full step is "
+                                           "taken; weaker evidence takes a proportionally smaller step")
     imitation_rate: Probability = Field(
-        0.2, description="eta: step toward the features of top-earning recent tracks per release")
-    hill_climb_sd: float = Field(0.05, ge=0.0, le=1.0,
-                                 description="relative sd of the exploratory step of hill climbing")
+        0.2, description="eta: step toward the features of the top-earning recent releases per decision")
     creative_cost: float = Field(1.0, ge=0.0, le=100.0,
                                  description="pull back toward the home style per unit distance")
-    top_share: Probability = Field(0.05, description="share of recent tracks counted as successful")
+    top_share: Probability = Field(0.05, description="share of judged releases counted as successful")
     min_length_s: float = Field(60.0, ge=10.0, le=600.0, description="shortest length artists make (s)")
     min_intro_s: float = Field(0.0, ge=0.0, le=60.0, description="shortest intro artists make (s)")
-    recent_epochs: int = Field(26, ge=1, le=10_000,
-                               description="tracks released within this many epochs count as recent")
+
+
+class LabelsConfig(Section):
+    """Contracts and labels: who takes a cut, and who decides an artist's releases."""
+
+    self_released_share: Probability = Field(
+        0.5, description="share of the artists not signed to a major who release themselves through a "
+                         "distributor; the rest are on independent labels (assumption)")
+    majors: int = Field(3, ge=1, le=1000, description="major labels sharing the major-signed artists")
+    independent_roster: float = Field(
+        5.0, ge=1.0, le=100_000.0, description="mean artists per independent label (artists)")
+    act: bool = Field(False, description="labels adapt their rosters' releases, pooling the evidence "
+                                         "of every roster artist (else every artist acts alone)")
+    decision_epochs: int = Field(4, ge=1, le=520,
+                                 description="a label revises its roster's releases every this many epochs")
+
+
+class DynamicsConfig(Section):
+    """Careers: fame, release rates, exit and entry that respond to income (each 0/false = off)."""
+
+    fame_rate: Probability = Field(
+        0.0, description="per-epoch step of log fame toward the fame of the artist's rank in trailing "
+                         "streams (0 = fame fixed)")
+    release_response: bool = Field(
+        False, description="release rates follow income per second of music released, and splitting "
+                           "keeps the seconds released when tracks get shorter")
+    release_elasticity: float = Field(
+        0.5, ge=0.0, le=10.0, description="elasticity of an artist's output (seconds of music per epoch) "
+                                          "in its income per second released relative to the market's")
+    release_adjust_rate: Probability = Field(
+        0.1, description="per-epoch step of the output multiplier toward its target")
+    release_multiplier_max: float = Field(
+        4.0, ge=1.0, le=100.0, description="output stays within [1/max, max] times the fame-given rate")
+    exit: bool = Field(False, description="professional artists stop releasing when their trailing "
+                                          "net income stays below the reservation value")
+    entry_response: bool = Field(
+        False, description="professional entrants arrive in proportion to the income a newcomer can expect")
+    professional_share: Probability = Field(
+        0.1, description="share of artists who need an income from streaming (the rest never exit for "
+                         "lack of it)")
+    reservation_usd_month: float = Field(
+        250.0, ge=0.0, le=1e7, description="net streaming income a month below which a professional "
+                                          "gives up (real USD, scaled to the platform like the living bar)")
+    exit_hazard: Probability = Field(0.02, description="chance per epoch that a professional under the "
+                                                       "reservation value stops releasing")
+    grace_epochs: int = Field(52, ge=1, le=10_000,
+                              description="epochs of observed income before an artist can exit")
+    entry_elasticity: float = Field(
+        1.0, ge=0.0, le=10.0, description="elasticity of professional entry in expected newcomer income "
+                                          "over the reservation value")
+    entry_multiplier_max: float = Field(4.0, ge=1.0, le=100.0,
+                                        description="professional entry stays within [0, max] times its base rate")
 
 
 class ArtistsConfig(Section):
@@ -145,7 +221,11 @@ class ArtistsConfig(Section):
                     "by artists drawn in proportion to their release rates (Chaney et al.'s fixed arrivals)")
     entry_rate: float = Field(0.002, ge=0.0, le=1.0,
                               description="new artists per epoch, as a share of current artists")
+    tier_window_epochs: int = Field(
+        52, ge=1, le=10_000, description="tiers are ranks of streams over this many trailing epochs (epochs)")
     adaptation: AdaptationConfig = AdaptationConfig()
+    labels: LabelsConfig = LabelsConfig()
+    dynamics: DynamicsConfig = DynamicsConfig()
 
     @field_validator("established_share")
     @classmethod
@@ -209,6 +289,74 @@ class EngagementConfig(Section):
                                    description="fall of the log-odds of downgrading per unit of satisfaction")
 
 
+class ContinuityConfig(Section):
+    """After a stream, the probability that the session stays with the same artist, by the
+    session's context (its channel). Not a mix: the values need not sum to 1."""
+
+    library: Probability = Field(0.4, description="user-collection sessions: saved albums played through")
+    personalised: Probability = Field(0.0, description="personalised-playlist sessions (the slate moves on)")
+    radio: Probability = Field(0.0, description="radio / autoplay sessions (continuity comes from the anchor)")
+    editorial: Probability = Field(0.0, description="editorial-playlist sessions (the playlist moves on)")
+    search: Probability = Field(0.7, description="catalog sessions: an artist or album looked up and played through")
+    context: Probability = Field(0.0, description="context-playlist sessions (the playlist moves on)")
+
+
+class SessionsConfig(Section):
+    """Listening comes in sessions: one context (channel) each, a length in minutes, and
+    artist / album continuity after a stream (docs/MODEL.md section 3)."""
+
+    minutes_mean: float = Field(
+        30.0, ge=0.0, le=10_080.0,
+        description="mean session length (minutes, exponential); 0 = every exposure is its own session, "
+                    "i.e. independent channel draws")
+    continuity: ContinuityConfig = ContinuityConfig()
+    repeat_share: Probability = Field(
+        0.1, description="share of continuations that replay the same track (on-repeat) instead of the "
+                         "album's next track")
+    album_tracks: int = Field(10, ge=1, le=10_000,
+                              description="tracks per album: an artist's releases in release order, cut into "
+                                          "albums of this many consecutive tracks (count)")
+
+
+class FormConfig(Section):
+    """Listeners value form: an ideal length and an ideal time to the hook, each listener its own."""
+
+    length_weight: float = Field(0.15, ge=0.0, le=100.0,
+                                 description="utility of a track at the listener's ideal length, relative "
+                                             "to one tolerance away (utility units)")
+    length_ideal_mean_s: float = Field(210.0, ge=30.0, le=1800.0, description="mean ideal length (s)")
+    length_ideal_sd_s: float = Field(45.0, ge=0.0, le=600.0, description="sd of the ideal length across listeners (s)")
+    length_tolerance_s: float = Field(65.0, ge=1.0, le=1800.0,
+                                      description="distance from the ideal length at which the form term is 0 (s)")
+    intro_weight: float = Field(0.15, ge=0.0, le=100.0,
+                                description="utility of a track at the listener's ideal intro, relative to "
+                                            "one tolerance away (utility units)")
+    intro_ideal_mean_s: float = Field(10.0, ge=0.0, le=120.0, description="mean ideal time to the hook (s)")
+    intro_ideal_sd_s: float = Field(5.0, ge=0.0, le=120.0,
+                                    description="sd of the ideal time to the hook across listeners (s)")
+    intro_tolerance_s: float = Field(10.0, ge=1.0, le=300.0,
+                                     description="distance from the ideal intro at which the form term is 0 (s)")
+
+
+class MainstreamConfig(Section):
+    """Mainstreamness: a listener trait m ~ N(0, 1), a preference for globally popular (m > 0)
+    over obscure (m < 0) artists, where listeners find music and in what they hear."""
+
+    utility: float = Field(1.0, ge=0.0, le=100.0,
+                           description="utility per unit trait per unit of the artist's popularity percentile "
+                                       "above the average stream's, pi - pi_bar (utility units)")
+    search_tilt: float = Field(2.0, ge=0.0, le=10.0,
+                               description="word of mouth: the odds of the draw's quantile are divided by "
+                                           "exp(tilt*m) (pools ordered most talked-about first; dimensionless)")
+    radio_tilt: float = Field(2.0, ge=0.0, le=10.0,
+                              description="radio: the odds of the neighbour's quantile are divided by "
+                                          "exp(tilt*m) (neighbours ordered most popular first; dimensionless)")
+    library_tilt: float = Field(2.0, ge=0.0, le=10.0,
+                                description="initial library: the odds of each candidate's quantile among its "
+                                            "genre's tracks (most played first) are divided by exp(tilt*m) "
+                                            "(dimensionless)")
+
+
 class ListenersConfig(Section):
     """Listeners: population, taste, activity, tiers, satisfaction, churn and arrivals."""
 
@@ -218,11 +366,15 @@ class ListenersConfig(Section):
                               "slate_argmax: one item per epoch, the best of the slate (Chaney et al.)")
     rank_attention: float = Field(0.0, ge=0.0, le=10.0,
                                   description="slate_argmax: utility weighted by rank^-rank_attention")
+    argmax_score: Literal["exp_utility", "utility"] = Field(
+        "exp_utility", description="slate_argmax: the item maximising exp(U)*rank^-r (exp_utility: any sign "
+                                   "of U) or U*rank^-r (utility: Chaney et al.'s rule, for U >= 0)")
     budget_median_min: float = Field(400.0, gt=0.0, le=10_080.0,
                                      description="median listening budget (minutes per epoch)")
     budget_sigma: float = Field(0.8, ge=0.0, le=5.0, description="sd of log budget")
     activity_mainstream_corr: float = Field(
-        0.0, ge=-1.0, le=1.0, description="correlation of log budget with genre popularity")
+        0.0, ge=-1.0, le=1.0, description="correlation of log budget with the mainstreamness trait "
+                                          "(listeners.mainstream)")
     two_genre_share: Probability = Field(0.5, description="share of listeners with two home genres")
     taste_noise: float = Field(0.5, ge=0.0, le=5.0, description="sd of taste around genre centres")
     openness_mean: Probability = Field(0.3, description="mean appetite for the unknown")
@@ -257,6 +409,9 @@ class ListenersConfig(Section):
                                              "away from the library, toward discovery channels")
     behaviour: BehaviourConfig = BehaviourConfig()
     engagement: EngagementConfig = EngagementConfig()
+    sessions: SessionsConfig = SessionsConfig()
+    form: FormConfig = FormConfig()
+    mainstream: MainstreamConfig = MainstreamConfig()
 
 
 class MixConfig(Section):
@@ -364,6 +519,13 @@ class RecommenderConfig(Section):
     bpr_warm_epochs: int = Field(4, ge=0, le=1000, description="BPR: passes per epoch when warm")
     bpr_regularization: float = Field(0.01, ge=0.0, le=10.0,
                                       description="BPR: L2 penalty per SGD step (per unit of factor)")
+    startup_epochs: int = Field(0, ge=0, le=10_000,
+                                description="start-up epochs whose slates hold only the interleave_new newest "
+                                            "tracks in random order; the model is first fitted after them "
+                                            "(Chaney et al.'s start-up as T-RECS encodes it; count)")
+    interleave_new: int = Field(0, ge=0, le=10_000,
+                                description="the k newest tracks a listener may be served are put at random "
+                                            "positions of the personalised slate (count; 0 = off)")
     exploration: ExplorationConfig = ExplorationConfig()
 
     @field_validator("kind")
@@ -387,6 +549,9 @@ class ArtistCentricConfig(Section):
 
     min_monthly_streams: float = Field(1000.0, ge=0.0, description="artist streams a month to boost")
     min_monthly_listeners: float = Field(500.0, ge=0.0, description="unique listeners a month to boost")
+    window_epochs: int = Field(4, ge=1, le=520,
+                               description="rolling window of the monthly bars; bars pro-rated to "
+                                           "window / (52/12) epochs (epochs)")
     artist_boost: float = Field(2.0, ge=1.0, le=100.0, description="weight of boosted artists' streams")
     sought_boost: float = Field(2.0, ge=1.0, le=100.0, description="weight of sought streams")
     listener_cap: float = Field(1000.0, gt=0.0, description="streams a month above which a listener is capped")
@@ -397,6 +562,31 @@ class ThresholdConfig(Section):
 
     min_streams: float = Field(1000.0, ge=0.0, description="streams over the window to earn (real units)")
     window_epochs: int = Field(52, ge=1, le=10_000, description="trailing window (epochs)")
+    min_length_s: float = Field(0.0, ge=0.0, le=1800.0,
+                                description="tracks shorter than this earn nothing (s; 0 = off; "
+                                            "Spotify 2024 noise rule: 120)")
+
+
+class DurationConfig(Section):
+    """Duration-weighted rule: the pool split by seconds streamed, each play counted up to a cap."""
+
+    play_cap_s: float = Field(420.0, gt=0.0, le=1e5, description="most seconds one stream can count (s)")
+
+
+class SplitsConfig(Section):
+    """How an artist's payout becomes the artist's net income, by contract (CMA 2022; assumptions)."""
+
+    publishing_share: Probability = Field(
+        0.15, description="share of a payout that goes to publishing (songwriters and publishers; CMA 2022)")
+    writer_share: Probability = Field(
+        0.5, description="share of the publishing income the artist keeps as its songwriter (assumption)")
+    major_royalty: Probability = Field(
+        0.233, description="artist's share of a major label's recording receipts (CMA 2022, 2021 deals)")
+    independent_royalty: Probability = Field(
+        0.5, description="artist's share of an independent label's recording receipts (assumption)")
+    self_released_royalty: Probability = Field(
+        0.9, description="share of the recording income a self-released artist keeps after the "
+                         "distributor's fee (assumption)")
 
 
 class PayoutsConfig(Section):
@@ -408,11 +598,14 @@ class PayoutsConfig(Section):
     ad_revenue_month: float = Field(0.6, ge=0.0, le=1000.0,
                                     description="ad revenue per ad-supported listener (USD per month)")
     rights_share: Probability = Field(0.66, description="share of revenue paid to rights holders")
-    living_usd_month: float = Field(1000.0, ge=0.0, description="monthly payout counted as a living")
+    living_usd_month: float = Field(
+        1000.0, ge=0.0, description="monthly net income counted as a living (real USD, scaled to the platform)")
     scale: float | Literal["auto"] = Field(
         "auto", description="multiplier of real-world stream thresholds; auto = by streams per track")
     artist_centric: ArtistCentricConfig = ArtistCentricConfig()
     threshold: ThresholdConfig = ThresholdConfig()
+    duration: DurationConfig = DurationConfig()
+    splits: SplitsConfig = SplitsConfig()
 
     @field_validator("active")
     @classmethod
@@ -446,6 +639,9 @@ class MetricsConfig(Section):
     eval_listeners: int = Field(500, ge=1, le=10_000_000,
                                 description="listeners sampled for precision/nDCG and regret")
     k: int = Field(10, ge=1, le=1000, description="cut-off of precision@k and nDCG@k")
+    chaney: bool = Field(False, description="also step a shadow run with the oracle recommender (same seed) "
+                                            "and write Chaney et al. 2018's measures against it "
+                                            "(slate_argmax only)")
 
 
 class OutputsConfig(Section):
@@ -471,6 +667,24 @@ class Scenario(Section):
     fraud: FraudConfig = FraudConfig()
     metrics: MetricsConfig = MetricsConfig()
     outputs: OutputsConfig = OutputsConfig()
+
+    @model_validator(mode="after")
+    def _replication_mode(self) -> Scenario:
+        lis = self.listeners
+        if self.metrics.chaney and lis.choice != "slate_argmax":
+            raise ValueError("metrics.chaney = true needs listeners.choice = 'slate_argmax' "
+                             "(the measures compare cumulative one-item-per-epoch consumption)")
+        if lis.argmax_score == "utility" and (self.world.preference_model != "dirichlet"
+                                              or lis.behaviour.w_quality != 0.0):
+            raise ValueError("listeners.argmax_score = 'utility' needs utilities >= 0: "
+                             "world.preference_model = 'dirichlet' and listeners.behaviour.w_quality = 0")
+        if self.recommender.startup_epochs > 0 and self.recommender.interleave_new == 0:
+            raise ValueError("recommender.startup_epochs > 0 needs recommender.interleave_new > 0 "
+                             "(start-up slates hold only the interleaved newest tracks)")
+        if self.world.preference_model == "dirichlet" and lis.taste_drift != 0.0:
+            raise ValueError("world.preference_model = 'dirichlet' needs listeners.taste_drift = 0 "
+                             "(taste drift is a random walk on the unit sphere, not on the simplex)")
+        return self
 
     def to_toml(self) -> str:
         """The fully resolved scenario as TOML, loadable as is."""

@@ -36,3 +36,8 @@ REAL_STREAMS_PER_TRACK_EPOCH = REAL_STREAMS_PER_YEAR / REAL_TRACKS / EPOCHS_PER_
 
 REAL_STREAMS_PER_ARTIST_EPOCH = REAL_STREAMS_PER_YEAR / REAL_ARTISTS / EPOCHS_PER_YEAR
 """About 7,900 streams per artist per week on a real platform."""
+
+REAL_USD_PER_STREAM = 0.004
+"""A blended real per-stream payout (USD): the middle of calibration target C9's band $0.003-0.005
+(Spotify's effective rate, about $0.0033-0.0042). Money bars are scaled to the platform by the
+simulated per-stream value over this one."""

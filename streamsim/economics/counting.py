@@ -11,12 +11,13 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def aggregate_pairs(listener, track, signal, streams, sought, n_listeners):
-    """Sum signal (float32), streams and sought (int8 or int32) per (listener, track) pair.
+def aggregate_pairs(listener, track, signal, streams, sought, seconds, n_listeners):
+    """Sum signal (float32), streams and sought (int8 or int32) and seconds (float64) per
+    (listener, track) pair.
 
     A counting sort by listener, then a stable sort of each listener's tracks, so float sums
     run in event order: linear in exposures. Returns (listener int32, track int32, signal
-    float32, streams int32, sought int32), rows sorted by listener, then track.
+    float32, streams int32, sought int32, seconds float64), rows sorted by listener, then track.
     """
     n = len(listener)
     start = np.zeros(n_listeners + 1, np.int64)
@@ -34,6 +35,7 @@ def aggregate_pairs(listener, track, signal, streams, sought, n_listeners):
     out_v = np.zeros(n, np.float32)
     out_s = np.zeros(n, np.int32)
     out_q = np.zeros(n, np.int32)
+    out_x = np.zeros(n, np.float64)
     m = 0
     for g in range(n_listeners):
         a, b = start[g], start[g + 1]
@@ -53,7 +55,9 @@ def aggregate_pairs(listener, track, signal, streams, sought, n_listeners):
             out_v[m - 1] += signal[i]
             out_s[m - 1] += streams[i]
             out_q[m - 1] += sought[i]
-    return out_l[:m].copy(), out_t[:m].copy(), out_v[:m].copy(), out_s[:m].copy(), out_q[:m].copy()
+            out_x[m - 1] += seconds[i]
+    return (out_l[:m].copy(), out_t[:m].copy(), out_v[:m].copy(), out_s[:m].copy(), out_q[:m].copy(),
+            out_x[:m].copy())
 
 
 @numba.njit(cache=True)

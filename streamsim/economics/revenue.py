@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from streamsim.core.units import (EPOCHS_PER_MONTH, REAL_ARTISTS, REAL_STREAMS_PER_TRACK_EPOCH,
-                                  REAL_TRACKS)
+                                  REAL_TRACKS, REAL_USD_PER_STREAM)
 
 if TYPE_CHECKING:
     from streamsim.core.config import PayoutsConfig
@@ -87,3 +87,19 @@ def pool_of(revenue: np.ndarray, cfg: PayoutsConfig) -> float:
     return float(np.sum(revenue, dtype=np.float64)) * cfg.rights_share
 
 
+def money_scale(scale: Scale, pool: float, streams: float) -> float:
+    """Multiplier of real-world money bars per artist (a living, a reservation value).
+
+    ``scale.artist · (pool / streams) / REAL_USD_PER_STREAM``: the artist scale of stream bars
+    times the simulated per-stream value over the real one. With the auto scale this is exactly
+    the simulated pool per artist over the real one, so a scaled bar sits at the same multiple
+    of the mean artist's payout as the real bar. Zero when nothing streamed.
+    """
+    if streams <= 0:
+        return 0.0
+    return scale.artist * (pool / streams) / REAL_USD_PER_STREAM
+
+
+def monthly_bar(usd_month: float, scale: Scale, pool: float, streams: float) -> float:
+    """A real monthly money bar as simulated USD per epoch: ``usd_month / (52/12) · money_scale``."""
+    return usd_month / EPOCHS_PER_MONTH * money_scale(scale, pool, streams)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
+_FLOAT_COLUMNS = ("streams", "sought", "seconds")
+
+
 @dataclass
 class StreamTable:
     """One epoch of royalty-bearing streams, aggregated per (listener, track).
@@ -20,6 +23,8 @@ class StreamTable:
         artist: int32 artist id of the track.
         streams: float64 streams of the track by the listener this epoch (>= 0).
         sought: float64 of which actively sought (library or search channel), 0 <= sought <= streams.
+        seconds: float64 seconds played in those streams, or None when unknown (a table built
+            without them; the duration rule then refuses to settle).
     """
 
     listener: np.ndarray
@@ -27,20 +32,23 @@ class StreamTable:
     artist: np.ndarray
     streams: np.ndarray
     sought: np.ndarray
+    seconds: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.listener = np.ascontiguousarray(self.listener, dtype=np.int32)
         self.track = np.ascontiguousarray(self.track, dtype=np.int32)
         self.artist = np.ascontiguousarray(self.artist, dtype=np.int32)
-        self.streams = np.ascontiguousarray(self.streams, dtype=np.float64)
-        self.sought = np.ascontiguousarray(self.sought, dtype=np.float64)
+        for name in _FLOAT_COLUMNS:
+            if getattr(self, name) is not None:
+                setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float64))
         n = len(self.listener)
-        for name in ("track", "artist", "streams", "sought"):
+        columns = [c for c in ("listener", "track", "artist", *_FLOAT_COLUMNS) if getattr(self, c) is not None]
+        for name in columns[1:]:
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"StreamTable.{name}: shape {getattr(self, name).shape}, expected ({n},)")
         if n > 1 and np.any(self.listener[1:] < self.listener[:-1]):
             order = np.argsort(self.listener, kind="stable")
-            for name in ("listener", "track", "artist", "streams", "sought"):
+            for name in columns:
                 setattr(self, name, getattr(self, name)[order])
 
     def __len__(self) -> int:
@@ -50,11 +58,12 @@ class StreamTable:
     def empty(cls) -> StreamTable:
         """A table with no rows (an epoch in which nobody streamed)."""
         z = np.zeros(0)
-        return cls(z, z, z, z, z)
+        return cls(z, z, z, z, z, z)
 
     @classmethod
     def from_events(cls, listener: np.ndarray, track: np.ndarray, is_stream: np.ndarray,
-                    sought: np.ndarray, track_artist: np.ndarray, n_tracks: int) -> StreamTable:
+                    sought: np.ndarray, track_artist: np.ndarray, n_tracks: int,
+                    seconds: np.ndarray | None = None) -> StreamTable:
         """Aggregate an epoch's exposures into streams per (listener, track).
 
         A counting sort by listener and a small sort per listener: linear in exposures
@@ -66,6 +75,7 @@ class StreamTable:
             sought: bool, the exposure came from a sought channel (library or search).
             track_artist: int32[T] artist of every track.
             n_tracks: T, the number of tracks in the catalog.
+            seconds: seconds played in each exposure (None: the table's seconds are unknown).
         """
         keep = np.asarray(is_stream, dtype=bool)
         lis = np.ascontiguousarray(np.asarray(listener)[keep], dtype=np.int32)
@@ -75,10 +85,12 @@ class StreamTable:
         from streamsim.economics.counting import aggregate_pairs  # numba, loaded when needed
 
         sought = np.ascontiguousarray(np.asarray(sought, bool)[keep])
-        lis, trk, _, streams, sought_n = aggregate_pairs(lis, trk, np.zeros(len(lis), np.float32),
-                                                         np.ones(len(lis), np.int8), sought.view(np.int8),
-                                                         int(lis.max(initial=-1)) + 1)
-        return cls(lis, trk, np.asarray(track_artist)[trk], streams, sought_n)
+        secs = np.zeros(len(lis)) if seconds is None else np.asarray(seconds, np.float64)[keep]
+        lis, trk, _, streams, sought_n, secs = aggregate_pairs(
+            lis, trk, np.zeros(len(lis), np.float32), np.ones(len(lis), np.int8), sought.view(np.int8),
+            np.ascontiguousarray(secs), int(lis.max(initial=-1)) + 1)
+        return cls(lis, trk, np.asarray(track_artist)[trk], streams, sought_n,
+                   None if seconds is None else secs)
 
 
 def sum_by(index: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -104,7 +116,34 @@ def distinct_counts(group: np.ndarray, item: np.ndarray, n_groups: int,
 
 
 def as_table(table) -> StreamTable:
-    """A StreamTable from any object with its five columns (e.g. the ledger's), checked and grouped."""
+    """A StreamTable from any object with its columns (e.g. the ledger's), checked and grouped;
+    ``seconds`` may be missing."""
     if isinstance(table, StreamTable):
         return table
-    return StreamTable(table.listener, table.track, table.artist, table.streams, table.sought)
+    return StreamTable(table.listener, table.track, table.artist, table.streams, table.sought,
+                       getattr(table, "seconds", None))
+
+
+@dataclass(frozen=True)
+class ArtistWindow:
+    """Streams and distinct listeners of every artist over a rolling window of epochs.
+
+    Attributes:
+        streams: float64[A] streams over the window, this epoch included.
+        listeners: float64[A] distinct listeners who streamed the artist within the window.
+        epochs: epochs the window holds (fewer than its length early in a run).
+    """
+
+    streams: np.ndarray
+    listeners: np.ndarray
+    epochs: int
+
+    @classmethod
+    def of(cls, table: StreamTable, n_artists: int) -> ArtistWindow:
+        """A one-epoch window: this epoch's streams and unique listeners per artist."""
+        lis, art = table.listener, table.artist
+        streamed = table.streams > 0
+        if not streamed.all():
+            lis, art = lis[streamed], art[streamed]
+        listeners, _ = distinct_counts(lis, art, int(table.listener.max(initial=-1)) + 1, n_artists)
+        return cls(sum_by(table.artist, table.streams, n_artists), listeners.astype(np.float64), 1)

@@ -3,8 +3,8 @@
 Notation in the formulas: *plays* = exposures (every exposure is one impression and one play); a
 *stream* is a play with seconds >= the stream threshold; *completed* = seconds >= length; *L0* =
 listeners at the start of the epoch (active now - new + churned). Tiers: 0 superstar, 1
-established, 2 emerging. A *new artist* entered after the start and within the last 52 epochs. A
-*release* is a track with release_epoch == epoch.
+established, 2 emerging, ranked each epoch on trailing streams. A *new artist* entered after the
+start and within the last 52 epochs. A *release* is a track with release_epoch == epoch.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import numpy as np
 from streamsim.core.codes import CHANNELS, Channel
 from streamsim.core.units import SKIP_WINDOWS_S
 from streamsim.economics.rules import unpaid
-from streamsim.measures.metrics import (_rows, _safe_div, gini, individual_diversity, jaccard_mean, ndcg_at_k,
-                                        precision_at_k, regret, shannon_effective, style_dispersion, top_share)
+from streamsim.measures.metrics import (_rows, _safe_div, activity_mainstream_spearman, gini, individual_diversity,
+                                        jaccard_mean, ndcg_at_k, precision_at_k, regret, shannon_effective,
+                                        style_dispersion, top_share)
 from streamsim.measures.registry import Template, family, metric, per_rule
 from streamsim.measures.view import EpochView
 
@@ -68,6 +69,14 @@ def _churned(v: EpochView) -> float:
 @metric("catalog_tracks", "tracks", "catalog size", "tracks in the catalog", ACTIVITY, headline=True)
 def _catalog(v: EpochView) -> float:
     return v.n_tracks
+
+
+@metric("active_artists", "artists", "active artists",
+        "artists still releasing (entered, not exited, stream farms excluded)", ACTIVITY)
+def _active_artists(v: EpochView) -> float:
+    a = v.record.artists
+    organic = np.ones(v.n_artists, bool) if a.fraud is None else ~np.asarray(a.fraud, bool)
+    return float(np.sum(organic if a.active is None else organic & np.asarray(a.active, bool)))
 
 
 @metric("new_tracks", "tracks", "new releases", "releases this epoch", ACTIVITY)
@@ -139,6 +148,13 @@ def _pool(v: EpochView) -> float:
     return float(v.record.pool)
 
 
+@metric("living_bar_usd", "USD per week", "living bar",
+        "living_usd_month / (52/12) · money scale, money scale = scale_artist · (pool / streams) / $0.004",
+        MONEY)
+def _living_bar(v: EpochView) -> float:
+    return v.living_usd_epoch
+
+
 def _payout_gini(v: EpochView, rule: str) -> float:
     return gini(v.artist_payout(rule))
 
@@ -157,8 +173,8 @@ def _payout_emerging(v: EpochView, rule: str) -> float:
 
 
 def _above_living(v: EpochView, rule: str) -> float:
-    paid = v.artist_payout(rule)
-    return float(np.sum((paid > 0) & (paid >= v.living_usd_epoch)))
+    net = v.artist_net(rule)
+    return float(np.sum((net > 0) & (net >= v.living_usd_epoch)))
 
 
 def _per_stream_value(v: EpochView, rule: str) -> float:
@@ -186,7 +202,8 @@ family("payouts", per_rule, MONEY, [
     Template("payout_emerging_share_{m}", _payout_emerging, "share (0-1)", "emerging payout share, {label}",
              "Σ P_a over tier 2 / Σ P_a", headline=("pro_rata",)),
     Template("artists_above_living_{m}", _above_living, "artists", "artists above a living, {label}",
-             "artists with P_a > 0 and P_a ≥ living_usd_month / (52/12) (a weekly reading of a monthly living)"),
+             "artists whose net income N_a = P_a · net share of their contract is > 0 and ≥ the living bar "
+             "(living_bar_usd; a weekly reading of a monthly living)"),
     Template("per_stream_value_{m}", _per_stream_value, "USD per stream", "per-stream value, {label}",
              "Σ paid / streams of tracks paid > 0 (C9 reads the pro-rata one: pool / streams)",
              headline=("pro_rata",)),
@@ -250,6 +267,36 @@ def _new_releases_reaching(v: EpochView) -> float:
     recent = np.asarray(v.record.tracks.release_epoch) > v.record.epoch - v.new_window_epochs
     bar = v.reach_streams
     return float(np.sum(recent & (before < bar) & (after >= bar)))
+
+
+DECILES = tuple((str(k + 1), f"decile {k + 1}") for k in range(10))
+"""Members of the popularity-decile family: 1 = the least streamed tenth of artists."""
+
+
+def _decile_members() -> tuple[tuple[str, str], ...]:
+    return DECILES
+
+
+def _decile_stream_share(v: EpochView, member: str) -> float:
+    in_decile = v.popularity_decile == int(member) - 1
+    return _safe_div(v.artist_streams[in_decile].sum(), v.artist_streams.sum())
+
+
+def _decile_listeners(v: EpochView, member: str) -> float:
+    in_decile = v.popularity_decile == int(member) - 1
+    return float(v.unique_listeners[in_decile].mean()) if in_decile.any() else 0.0
+
+
+family("popularity_deciles", _decile_members, REACH, [
+    Template("decile_stream_share_{m}", _decile_stream_share, "share (0-1)",
+             "stream share of popularity {label}",
+             "streams of the artists in trailing-popularity decile {m} (1 = the least streamed tenth by "
+             "streams over the last tier_window_epochs, ties by id; stream farms excluded) / streams"),
+    Template("decile_mean_listeners_{m}", _decile_listeners, "listeners per week",
+             "unique listeners per artist, popularity {label}",
+             "mean over the artists of trailing-popularity decile {m} of distinct listeners who streamed "
+             "them this epoch"),
+])
 
 
 # -- homogeneity ---------------------------------------------------------------------------------------
@@ -318,6 +365,25 @@ def _release_intro(v: EpochView) -> float:
     return float(np.mean(np.asarray(v.record.tracks.intro_s)[v.released])) if v.released.any() else 0.0
 
 
+@metric("hit_mean_length_s", "seconds", "mean length of hits",
+        "mean length of this epoch's top-decile hits: the ceil(10 %) most streamed of the tracks streamed this "
+        "epoch, ties by id (none → 0)", HOMOGENEITY)
+def _hit_length(v: EpochView) -> float:
+    return float(np.mean(np.asarray(v.record.tracks.length_s)[v.hits])) if len(v.hits) else 0.0
+
+
+@metric("hit_mean_intro_s", "seconds", "mean intro of hits",
+        "mean time to the hook of this epoch's top-decile hits (none → 0)", HOMOGENEITY)
+def _hit_intro(v: EpochView) -> float:
+    return float(np.mean(np.asarray(v.record.tracks.intro_s)[v.hits])) if len(v.hits) else 0.0
+
+
+@metric("hit_style_dispersion", "mean style distance", "style dispersion of hits",
+        "mean pairwise cosine distance of this epoch's top-decile hits' styles (< 2 hits → 0)", HOMOGENEITY)
+def _hit_dispersion(v: EpochView) -> float:
+    return style_dispersion(np.asarray(v.record.tracks.style)[v.hits])
+
+
 # -- listeners ----------------------------------------------------------------------------------------
 @metric("mean_true_utility", "utility (model units)", "mean true utility", "mean realised true utility over plays",
         LISTENERS, headline=True)
@@ -330,6 +396,15 @@ def _mean_utility(v: EpochView) -> float:
 def _satisfaction(v: EpochView) -> float:
     act = np.asarray(v.record.listeners.active, bool)
     return float(np.mean(np.asarray(v.record.listeners.satisfaction)[act], dtype=np.float64)) if act.any() else 0.0
+
+
+@metric("activity_mainstream_spearman", "Spearman rho (-1 to 1)", "activity-mainstreaminess correlation",
+        "Spearman ρ over human listeners with streams between streams_l and Σ_a s_la·π_a / streams_l, π_a the "
+        "artist's percentile of this epoch's streams (Bauer & Schedl 2019; Kowald et al. 2020)",
+        LISTENERS, headline=True)
+def _activity_mainstream(v: EpochView) -> float:
+    r = v.record
+    return activity_mainstream_spearman(r.table, v.artist_streams, ~np.asarray(r.listeners.is_bot, bool))
 
 
 @metric("churn_rate", "share of listeners per week", "churn rate", "churned_listeners / L0", LISTENERS,

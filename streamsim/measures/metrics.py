@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import scipy.sparse as sp
+from scipy.stats import spearmanr
+
+from streamsim.core.utility import popularity_percentile
 
 from streamsim.economics.tables import StreamTable, sum_by
 from streamsim.recommender.serving import exclusion_rows, in_sorted
@@ -221,6 +224,37 @@ def individual_diversity(sets: Consumption, style: np.ndarray, listeners: np.nda
     return float(div.mean())
 
 
+def activity_mainstream_spearman(table: StreamTable, artist_streams: np.ndarray, human: np.ndarray) -> float:
+    """Spearman correlation, over the human listeners who streamed, between a listener's streams
+    and the stream-weighted mean global popularity percentile of the artists streamed.
+
+    The percentile π_a of an artist is its rank among all artists by ``artist_streams``
+    (:func:`streamsim.core.utility.popularity_percentile`): a listener's mean π is a
+    rank-based mainstreaminess in the sense of Bauer & Schedl (2019), by which Kowald et al. (2020)
+    split users into low- and high-mainstream groups. Weighting by streams makes the mean not
+    depend on how many streams were drawn, so volume alone does not move it. 0.0 when undefined
+    (fewer than three listeners, or a constant side).
+
+    Args:
+        table: the epoch's streams per (listener, track), with each track's artist.
+        artist_streams: streams of every artist this epoch (the global popularity).
+        human: bool per listener id, False for stream-farm bots.
+    """
+    if len(table) == 0:
+        return 0.0
+    n = int(table.listener.max()) + 1
+    pct = popularity_percentile(artist_streams)
+    streams = sum_by(table.listener, table.streams, n)
+    weighted = sum_by(table.listener, table.streams * pct[table.artist], n)
+    keep = np.flatnonzero((streams > 0) & np.asarray(human, bool)[:n])
+    if len(keep) < 3:
+        return 0.0
+    x, y = streams[keep], weighted[keep] / streams[keep]
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return 0.0
+    return float(spearmanr(x, y).statistic)
+
+
 def style_dispersion(style: np.ndarray) -> float:
     """Mean pairwise cosine distance among a set of styles (e.g. this epoch's releases); 0.0 if < 2."""
     s = np.asarray(style)
@@ -371,3 +405,9 @@ def t_quantile(df: int) -> float:
     from scipy import stats
 
     return float(stats.t.ppf(0.975, df))
+
+
+def mean_interval(x: np.ndarray) -> tuple[float, float]:
+    """Mean and 95 % t half-width of a sample (e.g. one value per seed)."""
+    x = np.asarray(x, float)
+    return float(x.mean()), t_quantile(len(x) - 1) * float(x.std(ddof=1)) / math.sqrt(len(x))

@@ -89,7 +89,8 @@ def _bind(fn: Callable[[EpochView, str], float], member: str) -> Callable[[Epoch
     return lambda view: fn(view, member)
 
 
-METRICS: Registry[Metric | Family] = Registry("metric", builtins=("streamsim.measures.builtin",))
+METRICS: Registry[Metric | Family] = Registry("metric", builtins=("streamsim.measures.builtin",
+                                                                  "streamsim.measures.chaney"))
 
 
 def metric(name: str, unit: str, label: str, doc: str = "", group: str = "other", headline: bool = False,

@@ -7,11 +7,27 @@ from functools import cached_property
 import numpy as np
 
 from streamsim.core.config import Scenario
-from streamsim.core.units import EPOCHS_PER_MONTH, EPOCHS_PER_YEAR
+from streamsim.core.units import EPOCHS_PER_YEAR
+from streamsim.economics.revenue import monthly_bar
 from streamsim.economics.rules import threshold_bar
+from streamsim.economics.splits import net_shares
 from streamsim.economics.tables import distinct_counts, sum_by
 from streamsim.measures.metrics import Consumption, random_pairs, taste_pairs
 from streamsim.sim.record import EpochRecord
+
+DECILES = 10
+"""Popularity deciles, and the top tenth of tracks that makes the hits."""
+
+
+def deciles(value: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Decile (0-9, ascending) of each member by ``value``, ordinal ranks with ties by position;
+    -1 for non-members."""
+    out = np.full(len(value), -1, np.int64)
+    idx = np.flatnonzero(members)
+    if len(idx):
+        order = idx[np.lexsort((idx, np.asarray(value)[idx]))]
+        out[order] = np.arange(len(order)) * DECILES // len(order)
+    return out
 
 
 def sample(candidates: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -92,6 +108,14 @@ class EpochView:
         t = self.record.table
         return sum_by(t.track, t.streams, self.n_tracks)
 
+    @cached_property
+    def hits(self) -> np.ndarray:
+        """This epoch's top-decile hits, as track ids: the ceil(10 %) most streamed of the tracks
+        streamed this epoch (ties by id)."""
+        streamed = np.flatnonzero(self.streams_per_track > 0)
+        order = np.lexsort((streamed, -self.streams_per_track[streamed]))
+        return streamed[order[:-(-len(streamed) // DECILES)]]
+
     # -- per artist ---------------------------------------------------------------------------
     @cached_property
     def artist_streams(self) -> np.ndarray:
@@ -135,11 +159,36 @@ class EpochView:
     def track_payout(self, rule: str) -> np.ndarray:
         return np.asarray(self.record.settlement.get(rule, np.zeros(self.n_tracks)), np.float64)
 
+    def artist_net(self, rule: str) -> np.ndarray:
+        """Net income of each artist under ``rule`` this epoch: its payout times its contract's net
+        share (economics.splits); artists of unknown contract count their whole payout."""
+        return self.artist_payout(rule) * self.net_share
+
+    @cached_property
+    def net_share(self) -> np.ndarray:
+        contract = self.record.artists.contract
+        if contract is None:
+            return np.ones(self.n_artists)
+        return net_shares(contract, self.scenario.payouts.splits)
+
+    # -- popularity deciles -------------------------------------------------------------------
+    @cached_property
+    def popularity_decile(self) -> np.ndarray:
+        """Decile of each artist by trailing streams, 0 = the least streamed tenth (-1 for stream
+        farms); ranks are ordinal, ties broken by artist id. Without trailing streams in the
+        record, this epoch's streams rank the artists."""
+        a = self.record.artists
+        value = self.artist_streams if a.trailing_streams is None else np.asarray(a.trailing_streams, np.float64)
+        organic = np.ones(self.n_artists, bool) if a.fraud is None else ~np.asarray(a.fraud, bool)
+        return deciles(value, organic)
+
     # -- money bars ---------------------------------------------------------------------------
     @cached_property
     def living_usd_epoch(self) -> float:
-        """An artist payout per epoch counted as a living (living_usd_month / (52/12))."""
-        return self.scenario.payouts.living_usd_month / EPOCHS_PER_MONTH
+        """Net income per epoch counted as a living: living_usd_month / (52/12), scaled to the
+        platform by the money scale (economics.revenue.money_scale)."""
+        r = self.record
+        return monthly_bar(self.scenario.payouts.living_usd_month, r.scale, r.pool, self.streams)
 
     @cached_property
     def reach_streams(self) -> float:

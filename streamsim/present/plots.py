@@ -70,6 +70,8 @@ def time_series() -> dict[str, tuple[str, list[tuple[str, list[str]]]]]:
         "release_drift": ("Drift of new releases (Goodhart)", [
             ("Mean track length", ["release_mean_length_s"]),
             ("Mean time to the hook", ["release_mean_intro_s"]),
+            ("Artists still releasing", ["active_artists"]),
+            ("Artists above a living by rule", [f"artists_above_living_{r}" for r in rules]),
         ]),
     }
 
@@ -111,6 +113,14 @@ def _legend(ax: Any, **kwargs: Any) -> None:
         ax.legend(fontsize="small", **kwargs)
 
 
+def _figure_legend(fig: Figure, ax: Any) -> None:
+    """The legend of a multi-panel figure below its panels: long configuration labels (a sweep
+    with several swept or zipped keys) would otherwise squeeze the first panel to nothing."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", fontsize="small", ncols=1, frameon=False)
+
+
 # ---------------------------------------------------------------- Lorenz curves
 
 def lorenz_figure(artists: pd.DataFrame, title: str = "") -> Figure | None:
@@ -131,6 +141,33 @@ def lorenz_figure(artists: pd.DataFrame, title: str = "") -> Figure | None:
            title=f"Payout Lorenz curves over the whole run{': ' + title if title else ''}")
     _legend(ax, loc="upper left")
     ax.grid(alpha=0.3)
+    return fig
+
+
+# ---------------------------------------------------------------- reach by popularity decile
+
+DECILE_PANELS = (("decile_stream_share_{k}", "Stream share of each decile", "share of streams (0-1)"),
+                 ("decile_mean_listeners_{k}", "Unique listeners per artist", "listeners per week"))
+
+
+def decile_figure(metrics: pd.DataFrame, title: str = "") -> Figure | None:
+    """Small-artist reach by trailing-popularity decile: each decile's stream share and unique
+    listeners per artist, mean over the run's epochs, whiskers the 5th-95th percentile of epochs."""
+    deciles = [k for k in range(1, 11) if all(p.format(k=k) in metrics.columns for p, _, _ in DECILE_PANELS)]
+    if not deciles:
+        return None
+    fig, axes = _grid(len(DECILE_PANELS), ncols=2, size=(5.6, 3.8))
+    fig.suptitle("Reach by trailing-popularity decile (1 = least streamed tenth of artists)"
+                 f"{': ' + title if title else ''}")
+    for ax, (pattern, name, y_unit) in zip(axes, DECILE_PANELS):
+        values = metrics[[pattern.format(k=k) for k in deciles]].to_numpy(dtype=float)
+        mean = values.mean(axis=0)
+        low, high = np.percentile(values, [5, 95], axis=0)
+        ax.bar(deciles, mean, color=SCENARIO_COLOURS[0], yerr=[mean - low, high - mean], capsize=3)
+        if (mean > 0).any():
+            ax.set_yscale("log")
+        ax.set(title=name, xlabel="trailing-popularity decile", ylabel=y_unit, xticks=deciles)
+        ax.grid(alpha=0.3, axis="y")
     return fig
 
 
@@ -173,6 +210,9 @@ def plot_run(run_dir: str | Path, burn_in: bool = False) -> list[Path]:
         fig = time_series_figure(metrics, f"{title}: {name}", panels)
         if fig is not None:
             written += save(fig, out, stem)
+    fig = decile_figure(metrics, name)
+    if fig is not None:
+        written += save(fig, out, "reach_by_decile")
     return written
 
 
@@ -223,7 +263,7 @@ def sweep_param_figure(summary: pd.DataFrame, param: str, params: list[str], met
                 ax.set_xticks(sorted(set(x)), [f"{v:g}" for v in sorted(set(x))])
         ax.set(title=label(metric), xlabel=param, ylabel=unit(metric))
         ax.grid(alpha=0.3)
-    _legend(axes[0])
+    _figure_legend(fig, axes[0])
     return fig
 
 
@@ -254,7 +294,7 @@ def sweep_time_figure(table: pd.DataFrame, params: list[str], metrics: list[str]
                             alpha=0.15, linewidth=0)
         ax.set(title=label(metric), xlabel=EPOCH_LABEL, ylabel=unit(metric))
         ax.grid(alpha=0.3)
-    _legend(axes[0])
+    _figure_legend(fig, axes[0])
     return fig
 
 

@@ -24,6 +24,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 1.6em; }
 table { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
+.wide { overflow-x: auto; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 .pass { color: #1a7f37; font-weight: bold; } .fail { color: #c62828; font-weight: bold; }
@@ -55,7 +56,7 @@ def table_html(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
                    for row in frame.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def figure_html(path: Path) -> str:
@@ -97,14 +98,25 @@ def run_headline(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sweep_configs(summary: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """One row per configuration: its number and the swept values."""
+    configs = summary.drop_duplicates("config")[["config", *params]].reset_index(drop=True)
+    return configs.assign(config=configs["config"].astype(int).astype(str))
+
+
 def sweep_headline(summary: pd.DataFrame, params: list[str]) -> pd.DataFrame:
-    """Headline metrics per configuration: mean and 95 % interval across replications."""
+    """Headline metrics (rows) per configuration (columns): mean and 95 % interval across
+    replications. One column per configuration, so a sweep with many swept keys stays readable
+    (the keys are in the configurations table)."""
     rows = summary[summary["metric"].isin(plots.headline())]
-    out = pd.DataFrame({"config": rows["config"], **{p: rows[p] for p in params},
-                        "metric": rows["metric"].map(plots.label), "runs": rows["n"], "mean": rows["mean"],
-                        "95 % interval": [f"[{_fmt(lo)}, {_fmt(hi)}]" for lo, hi in
-                                          zip(rows["ci_low"], rows["ci_high"])]})
-    return out.reset_index(drop=True)
+    cell = [f"{_fmt(m)} [{_fmt(lo)}, {_fmt(hi)}]" for m, lo, hi in zip(rows["mean"], rows["ci_low"], rows["ci_high"])]
+    wide = (rows.assign(cell=cell, metric=rows["metric"].map(plots.label))
+            .pivot(index="metric", columns="config", values="cell"))
+    order = [plots.label(m) for m in plots.headline() if plots.label(m) in wide.index]
+    wide = wide.loc[order]
+    wide.columns = [f"config {c}" for c in wide.columns]
+    runs = int(rows["n"].max()) if len(rows) else 0
+    return wide.reset_index().rename(columns={"metric": f"metric: mean [95 % interval], {runs} runs each"})
 
 
 def _manifest_html(manifest: dict[str, Any]) -> str:
@@ -150,6 +162,7 @@ def sweep_report(folder: Path, figures: list[Path]) -> str:
                 f"<p>{len(runs)} runs: " + ", ".join(f"{v} {html.escape(k)}" for k, v in counts.items()) + ". "
                 "Values are each run's final epoch (or the mean of its last <code>summary_epochs</code>), "
                 "averaged over replications with a 95 % t-interval.</p>",
+                "<h2>Configurations</h2>", table_html(sweep_configs(summary, params)),
                 "<h2>Headline metrics</h2>", table_html(sweep_headline(summary, params)),
                 calibration_html(folder), "<h2>Figures</h2>", *map(figure_html, figures),
                 "<h2>Runs</h2>", table_html(runs),

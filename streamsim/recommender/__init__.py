@@ -31,19 +31,30 @@ def make(scenario: Scenario, seed: int | np.random.SeedSequence):
     """The scenario's recommender, or None for kind "none".
 
     When ``recommender.exploration.share`` > 0 the model is wrapped so that that share of each
-    slate goes to long-tail / new tracks chosen by the exploration bandit.
+    slate goes to long-tail / new tracks chosen by the exploration bandit; with
+    ``interleave_new`` > 0 the newest tracks go to random slate positions, and with
+    ``startup_epochs`` > 0 only they are served in the first epochs (both as in Chaney et al.
+    2018 and T-RECS's replication of it).
     """
     cfg = scenario.recommender
     build = factory(cfg.kind)
     if build is None:
         return None
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    model_seed, explore_seed = seq.spawn(2)
+    model_seed, explore_seed, interleave_seed = seq.spawn(3)
     model = build(cfg, model_seed)
     if cfg.exploration.share > 0:
         from streamsim.recommender.exploration import Exploring
 
         model = Exploring(model, cfg.exploration, explore_seed)
+    if cfg.startup_epochs > 0:
+        from streamsim.recommender.startup import Startup
+
+        model = Startup(model, cfg.startup_epochs)
+    if cfg.interleave_new > 0:
+        from streamsim.recommender.interleave import Interleave
+
+        model = Interleave(model, cfg.interleave_new, interleave_seed)
     return model
 
 

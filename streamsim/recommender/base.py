@@ -119,6 +119,13 @@ class Recommender(ABC):
     def observe(self, tracks: np.ndarray, completed: np.ndarray) -> None:
         """Per-exposure feedback of the epoch; models that do not learn online ignore it."""
 
+    def user_vectors(self) -> np.ndarray | None:
+        """The model's representation of each user of the last fit (rows), or None if it has none.
+
+        Chaney et al. (2018) pair users by the cosine of these vectors to measure homogenisation.
+        """
+        return None
+
     # -- shared ---------------------------------------------------------------------------
     def _remember(self, interactions: sp.csr_matrix, ctx: FitContext) -> None:
         """Record the shapes, popularity and catalog of the fit (every `fit` calls this); popularity
@@ -217,6 +224,35 @@ class Recommender(ABC):
     def _similarity_index(self, vecs: np.ndarray):
         """A candidate index over the normalised item vectors for radio, or None (exact search)."""
         return None
+
+
+class Wrapper(Recommender):
+    """A recommender that changes how another one serves; everything else is the inner model's."""
+
+    def __init__(self, inner: Recommender, seed: int | np.random.SeedSequence = 0):
+        super().__init__(None, seed)
+        self.inner = inner
+        self.name = inner.name
+
+    def fit(self, interactions: sp.csr_matrix, ctx: FitContext) -> FitInfo:
+        info = self.inner.fit(interactions, ctx)
+        self._remember(interactions, ctx)
+        return info
+
+    def observe(self, tracks: np.ndarray, completed: np.ndarray) -> None:
+        self.inner.observe(tracks, completed)
+
+    def _scores(self, users: np.ndarray) -> np.ndarray:
+        return self.inner._scores(users)
+
+    def user_vectors(self) -> np.ndarray | None:
+        return self.inner.user_vectors()
+
+    def recommend(self, users, k, exclude=None, allowed=None):
+        return self.inner.recommend(users, k, exclude, allowed)
+
+    def similar_items(self, items, k, allowed=None):
+        return self.inner.similar_items(items, k, allowed)
 
 
 def ridge_map(audio: np.ndarray, factors: np.ndarray, mu: float) -> np.ndarray:
@@ -320,6 +356,9 @@ class FactorModel(Recommender):
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors[users] @ self._item_factors_t
+
+    def user_vectors(self) -> np.ndarray | None:
+        return self.user_factors
 
     def _similarity_index(self, vecs: np.ndarray):
         """With cluster candidates, radio neighbours also come from clusters (built once per fit)."""

@@ -100,6 +100,9 @@ class Content(Recommender):
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.profiles[users] @ self.audio.T
 
+    def user_vectors(self) -> np.ndarray | None:
+        return self.profiles
+
     def _item_vectors(self) -> np.ndarray:
         return self.audio
 
@@ -128,6 +131,9 @@ class Oracle(Recommender):
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return expected_utility(self.taste[users], self.style, self.quality, *self.w)
+
+    def user_vectors(self) -> np.ndarray | None:
+        return self.taste
 
     def _item_vectors(self) -> np.ndarray:
         return self.style

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from streamsim.recommender import serving
-from streamsim.recommender.base import FitContext, FitInfo, Recommender
+from streamsim.recommender.base import FitContext, FitInfo, Recommender, Wrapper
 from streamsim.recommender.serving import hash_uniform, in_sorted
 
 
@@ -116,12 +116,11 @@ def slots(k: int, n_pick: int) -> np.ndarray:
     return np.floor((np.arange(n_pick) + 0.5) * k / max(n_pick, 1)).astype(np.int64)
 
 
-class Exploring(Recommender):
+class Exploring(Wrapper):
     """Wraps a recommender so that a ``share`` of slate slots go to the exploration bandit."""
 
     def __init__(self, inner: Recommender, cfg, seed: int | np.random.SeedSequence):
-        super().__init__(None, seed)
-        self.inner = inner
+        super().__init__(inner, seed)
         self.xcfg = cfg
         self.name = f"{inner.name}+explore"
         self.succ = np.zeros(0, np.float64)
@@ -129,8 +128,7 @@ class Exploring(Recommender):
         self.pool = np.zeros(0, np.int64)
 
     def fit(self, interactions: sp.csr_matrix, ctx: FitContext) -> FitInfo:
-        info = self.inner.fit(interactions, ctx)
-        self._remember(interactions, ctx)
+        info = super().fit(interactions, ctx)
         self._grow(self.n_items)
         T = self.n_items
         order = np.argsort(self.popularity, kind="stable")
@@ -154,10 +152,7 @@ class Exploring(Recommender):
             self._grow(int(tracks.max()) + 1)
             self.succ += np.bincount(tracks[completed], minlength=len(self.succ))
             self.fail += np.bincount(tracks[~completed], minlength=len(self.fail))
-        self.inner.observe(tracks, completed)
-
-    def _scores(self, users: np.ndarray) -> np.ndarray:
-        return self.inner._scores(users)
+        super().observe(tracks, completed)
 
     def recommend(self, users, k, exclude=None, allowed=None):
         users = np.asarray(users, np.int32).ravel()
@@ -173,9 +168,6 @@ class Exploring(Recommender):
               self.xcfg.policy == "thompson", float(self.xcfg.epsilon), np.uint64(self.key),
               ex_ptr, ex_idx, mask, items, picks)
         return _merge(items, scores, picks)
-
-    def similar_items(self, items, k, allowed=None):
-        return self.inner.similar_items(items, k, allowed)
 
 
 def _merge(items: np.ndarray, scores: np.ndarray, picks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,12 +18,14 @@ N stored entries of the matrix):
 - the last-heard matrix: uint16 epochs (run.epochs <= 10,000) over the pairs heard within
   ``exclude_heard_epochs``;
 - one chunk in flight: its events plus bool stream/completed, int32 artist and a float32 signal [E];
-- the epoch's pairs: int32 listener, int32 track, float32 signal, int32 streams, int32 sought [P].
+- the epoch's pairs: int32 listener, int32 track, float32 signal, int32 streams, int32 sought,
+  float64 seconds [P];
+- the payout windows: the nonzero per-track and per-artist stream counts and the distinct
+  (listener, artist) pairs of the last ``window_epochs`` epochs.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numba as nb
@@ -31,11 +33,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from streamsim.agents.catalog import Catalog
+from streamsim.agents.trailing import DistinctPairs, TrailingSum
 from streamsim.core.codes import SOUGHT
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 from streamsim.economics.counting import aggregate_pairs
-from streamsim.economics.tables import StreamTable
+from streamsim.economics.tables import ArtistWindow, StreamTable, sum_by
 
 
 def _grow(a: np.ndarray, n: int) -> np.ndarray:
@@ -163,7 +166,6 @@ class Ledger:
         self.threshold_s = scenario.listeners.behaviour.stream_threshold_s
         self.skip_signal = scenario.listeners.behaviour.skip_signal
         self.heard_epochs = max(rc.exclude_heard_epochs, 1)
-        self.window = scenario.payouts.threshold.window_epochs
         self.epoch = -1
         self.events = Events.empty()
         self.stream = np.zeros(0, bool)
@@ -180,8 +182,10 @@ class Ledger:
         self.listener_plays_total = np.zeros(0, np.int64)
         self._R = sp.csr_matrix((0, 0), dtype=np.float32)
         self._last_heard = sp.csr_matrix((0, 0), dtype=np.uint16)  # epoch + 1 of the last play
-        self._window_streams: deque[tuple[np.ndarray, np.ndarray]] = deque()
-        self._window_total = np.zeros(0, np.int64)
+        self._track_window = TrailingSum(scenario.payouts.threshold.window_epochs, np.int64)
+        window = scenario.payouts.artist_centric.window_epochs
+        self._artist_streams = TrailingSum(window)
+        self._artist_listeners = DistinctPairs(window)
         self._table = StreamTable.empty()
         self._open = False
 
@@ -197,8 +201,9 @@ class Ledger:
     def extend(self, n_listeners: int, n_tracks: int) -> None:
         """Grow the tallies to cover new listeners and tracks (zeros until they are played)."""
         for name in ("track_streams_total", "track_streams_last", "track_streams_prev",
-                     "track_plays_last", "track_early_skips_last", "_window_total"):
+                     "track_plays_last", "track_early_skips_last"):
             setattr(self, name, _grow(getattr(self, name), n_tracks))
+        self._track_window.grow(n_tracks)
         self.listener_plays_total = _grow(self.listener_plays_total, n_listeners)
 
     # -- one epoch, whole or in chunks ---------------------------------------------------------
@@ -258,8 +263,9 @@ class Ledger:
         signal = np.where(early, np.float32(self.skip_signal),
                           np.minimum(events.seconds / np.maximum(length, np.float32(1.0)), 1.0)).astype(np.float32)
         sought = stream & np.isin(events.channel, SOUGHT)
+        seconds = np.where(stream, events.seconds, 0).astype(np.float64)
         self._pairs.append(aggregate_pairs(events.listener, events.track, signal, stream.view(np.int8),
-                                            sought.view(np.int8), self._n_listeners))
+                                            sought.view(np.int8), seconds, self._n_listeners))
         if self._keep:
             self._chunks.append((events, derived))
         return derived
@@ -270,14 +276,9 @@ class Ledger:
             raise RuntimeError("Ledger.finish: no open epoch")
         n_l, n_t, epoch = self._n_listeners, self._n_tracks, self.epoch
         self.track_streams_total += self.track_streams_last
-        touched = np.flatnonzero(self.track_streams_last)
-        self._window_streams.append((touched, self.track_streams_last[touched]))
-        self._window_total[touched] += self.track_streams_last[touched]
-        if len(self._window_streams) > self.window:
-            old_ids, old_counts = self._window_streams.popleft()
-            self._window_total[old_ids] -= old_counts
+        self._track_window.add(self.track_streams_last)
 
-        lis, trk, sig, streams, sought = self._epoch_pairs()
+        lis, trk, sig, streams, sought, seconds = self._epoch_pairs()
         shape = (n_l, n_t)
         nz = sig != 0
         self.touched_listeners = np.unique(lis[nz])
@@ -288,7 +289,9 @@ class Ledger:
         self._last_heard = merge_pairs(pad_rows(self._last_heard, shape), n_l, lis, trk, heard_value,
                                        1, True, max(epoch + 2 - self.heard_epochs, 0), shape)
         st = streams > 0
-        self._table = StreamTable(lis[st], trk[st], self._catalog.artist[trk[st]], streams[st], sought[st])
+        self._table = StreamTable(lis[st], trk[st], self._catalog.artist[trk[st]], streams[st], sought[st],
+                                  seconds[st])
+        self._remember_artist_pairs(self._catalog.artist)
         if self._keep:
             parts = self._chunks
             self.events = Events.concat([e for e, _ in parts])
@@ -303,14 +306,15 @@ class Ledger:
         self._open = False
 
     def _epoch_pairs(self) -> tuple[np.ndarray, ...]:
-        """The epoch's (listener, track) pairs with summed signal, streams and sought streams."""
+        """The epoch's (listener, track) pairs with summed signal, streams, sought streams and
+        streamed seconds."""
         parts = self._pairs
         if not parts:
             z = np.zeros(0, np.int32)
-            return z, z, np.zeros(0, np.float32), z, z
+            return z, z, np.zeros(0, np.float32), z, z, np.zeros(0)
         if len(parts) == 1:
             return parts[0]
-        cols = [np.concatenate([p[c] for p in parts]) for c in range(5)]
+        cols = [np.concatenate([p[c] for p in parts]) for c in range(6)]
         lis = cols[0]
         ordered = all(len(a[0]) == 0 or len(b[0]) == 0 or a[0][-1] < b[0][0] for a, b in zip(parts, parts[1:]))
         if ordered and np.all(lis[1:] >= lis[:-1]):
@@ -346,11 +350,22 @@ class Ledger:
 
     def track_streams_window(self, n_tracks: int | None = None) -> np.ndarray:
         """Streams of each track over the trailing payout window (threshold rule)."""
-        return _grow(self._window_total, n_tracks or 0).copy()
+        return self._track_window.total(n_tracks)
 
     def streams_table(self) -> StreamTable:
-        """The last epoch's streams aggregated per (listener, track), for the payout rules."""
+        """The last epoch's streams aggregated per (listener, track), with seconds, for the payout rules."""
         return self._table
+
+    def _remember_artist_pairs(self, track_artist: np.ndarray) -> None:
+        t = self._table
+        self._artist_streams.add(sum_by(t.artist, t.streams, int(track_artist.max(initial=-1)) + 1))
+        self._artist_listeners.add(t.listener, t.artist)
+
+    def artist_window(self, n_artists: int) -> ArtistWindow:
+        """Streams and distinct listeners of each artist over the artist-centric rule's rolling
+        window (a listener who streamed an artist in several weeks counts once)."""
+        return ArtistWindow(self._artist_streams.total(n_artists), self._artist_listeners.groups_per_item(n_artists),
+                            self._artist_listeners.epochs)
 
     def memory(self) -> dict[str, int]:
         """Bytes held by the ledger's matrices and tallies (for benchmarks and the run manifest)."""
@@ -358,8 +373,8 @@ class Ledger:
             return m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
         tallies = sum(getattr(self, n).nbytes for n in (
             "track_streams_total", "track_streams_last", "track_streams_prev", "track_plays_last",
-            "track_early_skips_last", "listener_plays_total", "_window_total"))
-        table = sum(getattr(self._table, c).nbytes for c in ("listener", "track", "artist", "streams", "sought"))
+            "track_early_skips_last", "listener_plays_total")) + self._track_window._total.nbytes
+        table = sum(getattr(self._table, c).nbytes for c in ("listener", "track", "artist", "streams", "sought", "seconds"))
         kept = sum(getattr(self.events, c).nbytes for c in Events.DTYPES) + self.stream.nbytes \
             + self.completed.nbytes + self.artist.nbytes
         return {"interactions": csr(self._R), "interactions_nnz": self._R.nnz,

@@ -29,9 +29,11 @@ from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 from streamsim.economics import revenue as money
 from streamsim.economics.rules import settle_all
-from streamsim.economics.tables import StreamTable
+from streamsim.economics.splits import net_shares
+from streamsim.economics.tables import sum_by
 from streamsim.recommender.base import FitContext, FitInfo
 from streamsim.sim.evaluation import oracle_evaluation
+from streamsim.sim.ideal import IdealArm
 from streamsim.sim.ledger import Ledger
 from streamsim.sim.record import Artists, EpochRecord, Listeners, Served, Tracks
 from streamsim.sim.seeds import phase_rng
@@ -79,6 +81,7 @@ class StreamingModel(mesa.Model):
         self.ledger.extend(self.listeners.n, len(self.catalog))
         self._served = Served.none(scenario.channels.slate_size)
         self._record: EpochRecord | None = None
+        self.ideal = IdealArm(type(self), scenario, n_threads) if scenario.metrics.chaney else None
         # Mesa replaces step() by a wrapper that advances its clock and returns nothing; wrap
         # that once more so that step() hands back the epoch's record.
         advance_clock = self.step
@@ -151,17 +154,27 @@ class StreamingModel(mesa.Model):
                 self.recommender.observe(events.track, self.ledger.completed)
         with self._phase("payouts"):
             settled_active = self.listeners.active.copy()   # churn and arrivals come after settlement
-            revenue = money.listener_revenue(self.listeners.premium, settled_active, sc.payouts,
-                                             self.listeners.ad_weight())
+            ad_weight = self.listeners.ad_weight()
+            settled_premium = self.listeners.premium.copy()      # tier moves, too, come after settlement
+            revenue = money.listener_revenue(settled_premium, settled_active, sc.payouts, ad_weight)
             table = self.ledger.streams_table()
-            scale = self.payout_scale()
-            trailing = self.ledger.track_streams_window(len(self.catalog))
+            n_tracks, n_artists = len(self.catalog), self.artists.n
+            scale = money.Scale.of(self.payout_scale(), n_tracks, n_artists)
+            trailing = self.ledger.track_streams_window(n_tracks)
             history = min(t + 1, sc.payouts.threshold.window_epochs)
-            settlement = settle_all(table, revenue, len(self.catalog), self.artists.n, sc.payouts,
-                                    trailing, scale, history_epochs=history)
+            artist_window = self.ledger.artist_window(n_artists)
+            settlement = settle_all(table, revenue, n_tracks, n_artists, sc.payouts, trailing, scale,
+                                    history_epochs=history, track_length_s=self.catalog.length_s,
+                                    artist_window=artist_window)
+            pool = money.pool_of(revenue, sc.payouts)
+            artist_streams = sum_by(table.artist, table.streams, n_artists)
         with self._phase("adapt"):
-            self.artists.adapt(t, settlement[sc.payouts.active], self.ledger.track_streams_last,
-                               self.ledger.track_plays_last, self.ledger.track_early_skips_last, rng("adapt"))
+            self.artists.observe(t, settlement[sc.payouts.active], artist_streams,
+                                 money.money_scale(scale, pool, float(table.streams.sum())),
+                                 net_shares(self.artists.contract, sc.payouts.splits))
+            self.artists.adapt(t)
+            self.artists.respond(t)
+            self.artists.exit(t, rng("adapt"))
         with self._phase("update"):
             arrivals, churned = self.listeners.update(events, self.catalog, t, rng("update"))
         with self._phase("metrics"):
@@ -169,15 +182,15 @@ class StreamingModel(mesa.Model):
             record = EpochRecord(
                 epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,
                 table=table, settlement=settlement, revenue=revenue, settled_active=settled_active,
-                pool=money.pool_of(revenue, sc.payouts),
-                scale=money.Scale.of(scale, len(self.catalog), self.artists.n),
-                trailing_streams=trailing, history_epochs=history,
+                pool=pool, scale=scale, trailing_streams=trailing, history_epochs=history,
+                artist_window=artist_window, ad_weight=ad_weight, settled_premium=settled_premium,
                 fit_seconds=fit.seconds, fit_loss=fit.loss,
                 new_tracks=new_tracks, new_artists=new_artists, arrivals=arrivals, churned=churned,
                 served=served, served_before=self._served,
                 oracle_users=oracle_users, oracle_utility=oracle_utility, served_utility=served_utility,
                 metric_seed=metric_seed,
-                tracks=self._tracks(), artists=self._artists(), listeners=self._listeners())
+                tracks=self._tracks(), artists=self._artists(), listeners=self._listeners(),
+                ideal=self.ideal.step(self) if self.ideal is not None else None)
             self._served = served
         return record
 
@@ -188,7 +201,10 @@ class StreamingModel(mesa.Model):
 
     def _artists(self) -> Artists:
         art = self.artists
-        return Artists(art.tier.copy(), art.major.copy(), art.entry_epoch.copy())
+        return Artists(art.tier.copy(), art.major.copy(), art.entry_epoch.copy(), fame_tier=art.fame_tier.copy(),
+                       contract=art.contract.copy(), label=art.label.copy(), active=art.active.copy(),
+                       fraud=art.is_fraud.copy(), trailing_streams=art.trailing_streams(),
+                       release_rate=art.release_rate.copy())
 
     def _listeners(self) -> Listeners:
         lis = self.listeners

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from streamsim.core.events import Events
 from streamsim.economics.revenue import Scale
+from streamsim.economics.tables import ArtistWindow
 from streamsim.economics.tables import StreamTable
 
 
@@ -34,11 +35,23 @@ class Tracks:
 
 @dataclass(frozen=True)
 class Artists:
-    """Artist state at the end of the epoch (A artists; copies)."""
+    """Artist state at the end of the epoch (A artists; copies).
+
+    ``tier`` is ranked on ``trailing_streams`` (streams over the tier window, the pre-run
+    history filling epochs before the run); ``fame_tier`` is the tier given by fame at entry.
+    The fields after ``entry_epoch`` may be left out (None: unknown) by hand-made records.
+    """
 
     tier: np.ndarray
     major: np.ndarray
     entry_epoch: np.ndarray
+    fame_tier: np.ndarray | None = None
+    contract: np.ndarray | None = None      # streamsim.core.codes.Contract codes
+    label: np.ndarray | None = None         # label id, -1 self-released
+    active: np.ndarray | None = None        # still releasing
+    fraud: np.ndarray | None = None         # stream-farm artists
+    trailing_streams: np.ndarray | None = None
+    release_rate: np.ndarray | None = None  # tracks per epoch
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,25 @@ class Served:
     @classmethod
     def none(cls, k: int) -> Served:
         return cls(np.zeros(0, np.int32), np.zeros((0, k), np.int32))
+
+
+@dataclass(frozen=True)
+class IdealComparison:
+    """This run beside its shadow ideal arm after one epoch (``metrics.chaney``).
+
+    Attributes:
+        consumed, ideal_consumed: (L x T) bool CSR, every (listener, track) consumed so far in
+            this run and in the ideal arm.
+        user_vectors: (m, f) this epoch's user representation of the run's recommender (the
+            one its slates were served from), or None if it has none.
+        utility, ideal_utility: mean true utility of the epoch's human plays in each run.
+    """
+
+    consumed: sp.csr_matrix
+    ideal_consumed: sp.csr_matrix
+    user_vectors: np.ndarray | None
+    utility: float
+    ideal_utility: float
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,14 @@ class EpochRecord:
             time (``streamsim.sim.evaluation``).
         metric_seed: seed of the sampled metrics (pairs, listeners).
         tracks, artists, listeners: state at the end of the epoch.
+        ideal: with ``metrics.chaney``, what Chaney et al.'s measures compare (this run and its
+            shadow ideal arm, ``streamsim.sim.ideal``); None otherwise.
+        artist_window: each artist's streams and distinct listeners over the artist-centric
+            rule's rolling window, this epoch included (None: a one-epoch window of ``table``).
+        ad_weight: float64[L0] each listener's multiplier of ad revenue at settlement (its budget
+            over the one drawn at arrival; ``economics.revenue.listener_revenue``), None = 1.
+        settled_premium: bool[L0] each listener's plan at settlement (this epoch's upgrades and
+            downgrades come after), None = ``listeners.premium``.
     """
 
     epoch: int
@@ -124,3 +164,7 @@ class EpochRecord:
     tracks: Tracks
     artists: Artists
     listeners: Listeners
+    ideal: IdealComparison | None = None
+    artist_window: ArtistWindow | None = None
+    ad_weight: np.ndarray | None = None
+    settled_premium: np.ndarray | None = None

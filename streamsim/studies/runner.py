@@ -152,7 +152,7 @@ class Result:
         artists: one row per artist per epoch, or None with ``outputs.artists_table = false``.
         model: the model after the last epoch (its populations, catalog, ledger, recommender).
         seconds: wall seconds per phase, plus "setup" and "total".
-        streams, listeners, tracks, settlement: the streams export with ``outputs.save_streams``
+        streams, listeners, tracks, artist_windows, settlement: the streams export with ``outputs.save_streams``
             (docs/MODEL.md, "Auditing the payouts"), when kept in memory.
         path, manifest: the run folder and its manifest, once saved or read back.
     """
@@ -165,6 +165,7 @@ class Result:
     streams: pd.DataFrame | None = None
     listeners: pd.DataFrame | None = None
     tracks: pd.DataFrame | None = None
+    artist_windows: pd.DataFrame | None = None
     settlement: pd.DataFrame | None = None
     path: Path | None = None
     manifest: dict | None = None
@@ -252,7 +253,9 @@ def _write_tables(folder: Path, result: Result) -> None:
     write_parquet(folder / "metrics.parquet", result.metrics)
     if result.artists is not None:
         write_parquet(folder / "artists.parquet", result.artists)
-    for name in ("streams", "listeners", "tracks", "settlement"):
+    from streamsim.studies.streams_export import FILES
+
+    for name in FILES:
         if getattr(result, name) is not None:
             write_parquet(folder / f"{name}.parquet", getattr(result, name))
 

@@ -3,8 +3,8 @@
 A sweep file with a ``[sample]`` table (and no grid or zip) runs the points of a Morris
 (elementary effects) or Sobol (Saltelli) design drawn by SALib over the given bounds, each with
 the sweep's seeded replications (common random numbers across points). After the runs,
-``sensitivity.parquet`` holds, per output metric and parameter, Morris mu*, its confidence and
-sigma, or Sobol first-order and total indices with their confidences::
+``sensitivity.parquet`` holds, per output metric and parameter, Morris mu (signed), mu*, its
+confidence and sigma, or Sobol first-order and total indices with their confidences::
 
     [sample]
     method = "morris"              # or "sobol"
@@ -158,7 +158,7 @@ def analyse(spec: SampleSpec, summary: pd.DataFrame, n_points: int, metrics: lis
     """Sensitivity indices per metric and parameter from a sweep's summary table.
 
     Each point's output is its summary mean (over replications, after the burn-in). Rows:
-    method, metric, param and mu_star, mu_star_conf, sigma (Morris) or S1, S1_conf, ST, ST_conf
+    method, metric, param and mu (signed mean elementary effect), mu_star, mu_star_conf, sigma (Morris) or S1, S1_conf, ST, ST_conf
     (Sobol). A metric with a missing point (a failed run) or no variance is left out.
     """
     from SALib.analyze import morris, sobol
@@ -177,7 +177,7 @@ def analyse(spec: SampleSpec, summary: pd.DataFrame, n_points: int, metrics: lis
                 si = morris.analyze(prob, X, Y, num_levels=spec.levels, seed=spec.seed)
                 for i, name in enumerate(prob["names"]):
                     rows.append({"method": "morris", "metric": metric, "param": name,
-                                 "mu_star": float(si["mu_star"][i]), "mu_star_conf": float(si["mu_star_conf"][i]),
+                                 "mu": float(si["mu"][i]), "mu_star": float(si["mu_star"][i]), "mu_star_conf": float(si["mu_star_conf"][i]),
                                  "sigma": float(si["sigma"][i])})
             else:
                 si = sobol.analyze(prob, Y, calc_second_order=False, seed=spec.seed)

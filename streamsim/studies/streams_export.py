@@ -1,12 +1,15 @@
 """The streams export (``outputs.save_streams``): every epoch's settlement, to audit the payouts.
 
-Four tables, one row group per epoch:
+Five tables, one row group per epoch:
 
-- ``streams``: the streams the rules settled, per (epoch, listener, track);
+- ``streams``: the streams the rules settled, per (epoch, listener, track), with their seconds
+  (the duration rule);
 - ``listeners``: per (epoch, listener) who existed at settlement: plan, activity, bot flag,
   revenue and total streams;
-- ``tracks``: per (epoch, track streamed that epoch): streams and trailing-window streams (the
-  threshold rule);
+- ``tracks``: per (epoch, track streamed that epoch): streams, trailing-window streams and
+  length (the threshold rule and its minimum length);
+- ``artist_windows``: per (epoch, artist streamed within the artist-centric rule's rolling
+  window): the window's streams and distinct listeners (the rule's bars);
 - ``settlement``: one row per epoch: sizes, pool, scale and every rule's bars.
 
 With them and ``config.toml`` each rule can be recomputed by the public functions of
@@ -26,17 +29,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from streamsim.economics.rules import ArtistCentricBars, threshold_bar
-from streamsim.economics.tables import sum_by
+from streamsim.economics.tables import ArtistWindow, sum_by
 
 if TYPE_CHECKING:
     from streamsim.core.config import PayoutsConfig
     from streamsim.sim.record import EpochRecord
 
-FILES = ("streams", "listeners", "tracks", "settlement")
+FILES = ("streams", "listeners", "tracks", "artist_windows", "settlement")
 
 
 def settlement_tables(record: EpochRecord, cfg: PayoutsConfig) -> dict[str, pa.Table]:
-    """The four tables of one epoch (columns in docs/MODEL.md).
+    """The five tables of one epoch (columns in docs/MODEL.md).
 
     Args:
         record: the epoch's record.
@@ -49,11 +52,15 @@ def settlement_tables(record: EpochRecord, cfg: PayoutsConfig) -> dict[str, pa.T
     streams = {
         "epoch": np.full(len(t), epoch, np.int32), "listener_id": t.listener, "track_id": t.track,
         "artist_id": t.artist, "streams": t.streams.astype(np.int32), "sought_streams": t.sought.astype(np.int32),
+        "seconds": t.seconds if t.seconds is not None else np.full(len(t), np.nan),
     }
     listeners = {
         "epoch": np.full(n_l, epoch, np.int32), "listener_id": np.arange(n_l, dtype=np.int32),
-        "premium": np.asarray(record.listeners.premium[:n_l], bool), "active": record.settled_active[:n_l],
-        "bot": np.asarray(record.listeners.is_bot[:n_l], bool), "revenue": record.revenue,
+        "premium": np.asarray((record.listeners.premium if record.settled_premium is None
+                               else record.settled_premium)[:n_l], bool), "active": record.settled_active[:n_l],
+        "bot": np.asarray(record.listeners.is_bot[:n_l], bool),
+        "ad_weight": np.ones(n_l) if record.ad_weight is None else np.asarray(record.ad_weight[:n_l], np.float64),
+        "revenue": record.revenue,
         "streams": sum_by(t.listener, t.streams, n_l).astype(np.int32),
     }
     per_track = sum_by(t.track, t.streams, n_t)
@@ -62,19 +69,26 @@ def settlement_tables(record: EpochRecord, cfg: PayoutsConfig) -> dict[str, pa.T
         "epoch": np.full(len(ids), epoch, np.int32), "track_id": ids,
         "artist_id": np.asarray(record.tracks.artist, np.int32)[ids], "streams": per_track[ids].astype(np.int32),
         "trailing_streams": np.asarray(record.trailing_streams, np.int64)[ids],
+        "length_s": np.asarray(record.tracks.length_s, np.float64)[ids],
+    }
+    window = record.artist_window if record.artist_window is not None else ArtistWindow.of(t, n_a)
+    in_window = np.flatnonzero(window.streams[:n_a]).astype(np.int32)
+    artists = {
+        "epoch": np.full(len(in_window), epoch, np.int32), "artist_id": in_window,
+        "window_streams": window.streams[in_window], "window_listeners": window.listeners[in_window],
     }
     sc = record.scale
-    bars = ArtistCentricBars.of(cfg, sc)
+    bars = ArtistCentricBars.of(cfg, sc, window.epochs)
     settlement = {
         "epoch": [epoch], "n_listeners": [n_l], "n_tracks": [n_t], "n_artists": [n_a],
         "revenue": [float(np.sum(record.revenue))], "pool": [record.pool],
         "scale_track": [sc.track], "scale_artist": [sc.artist], "history_epochs": [record.history_epochs],
         "threshold_bar": [threshold_bar(cfg, sc, record.history_epochs)],
         "artist_streams_bar": [bars.artist_streams], "artist_listeners_bar": [bars.artist_listeners],
-        "listener_cap": [bars.listener_cap],
+        "listener_cap": [bars.listener_cap], "artist_window_epochs": [window.epochs],
     }
     return {"streams": pa.table(streams), "listeners": pa.table(listeners), "tracks": pa.table(tracks),
-            "settlement": pa.table(settlement)}
+            "artist_windows": pa.table(artists), "settlement": pa.table(settlement)}
 
 
 class StreamsWriter:

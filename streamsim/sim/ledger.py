@@ -186,6 +186,7 @@ class Ledger:
         window = scenario.payouts.artist_centric.window_epochs
         self._artist_streams = TrailingSum(window)
         self._artist_listeners = DistinctPairs(window)
+        self._artist_streams_last = np.zeros(0)
         self._table = StreamTable.empty()
         self._open = False
 
@@ -358,8 +359,13 @@ class Ledger:
 
     def _remember_artist_pairs(self, track_artist: np.ndarray) -> None:
         t = self._table
-        self._artist_streams.add(sum_by(t.artist, t.streams, int(track_artist.max(initial=-1)) + 1))
+        self._artist_streams_last = sum_by(t.artist, t.streams, int(track_artist.max(initial=-1)) + 1)
+        self._artist_streams.add(self._artist_streams_last)
         self._artist_listeners.add(t.listener, t.artist)
+
+    def artist_streams_last(self, n_artists: int) -> np.ndarray:
+        """Streams of each artist in the last epoch (float64), padded with zeros to n_artists."""
+        return _grow(self._artist_streams_last, n_artists)[:n_artists].copy()
 
     def artist_window(self, n_artists: int) -> ArtistWindow:
         """Streams and distinct listeners of each artist over the artist-centric rule's rolling

@@ -30,7 +30,6 @@ from streamsim.core.events import Events
 from streamsim.economics import revenue as money
 from streamsim.economics.rules import settle_all
 from streamsim.economics.splits import net_shares
-from streamsim.economics.tables import sum_by
 from streamsim.recommender.base import FitContext, FitInfo
 from streamsim.sim.evaluation import oracle_evaluation
 from streamsim.sim.ideal import IdealArm
@@ -167,7 +166,7 @@ class StreamingModel(mesa.Model):
                                     history_epochs=history, track_length_s=self.catalog.length_s,
                                     artist_window=artist_window)
             pool = money.pool_of(revenue, sc.payouts)
-            artist_streams = sum_by(table.artist, table.streams, n_artists)
+            artist_streams = self.ledger.artist_streams_last(n_artists)
         with self._phase("adapt"):
             self.artists.observe(t, settlement[sc.payouts.active], artist_streams,
                                  money.money_scale(scale, pool, float(table.streams.sum())),

@@ -33,11 +33,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 def shifted_rate(rate: float, z: np.ndarray) -> np.ndarray:
     """The probability whose log-odds are those of ``rate`` plus ``z``: ``σ(logit(rate) + z)``.
 
-    Written as ``rate·e^z / (1 − rate + rate·e^z)`` so that rates of exactly 0 and 1 stay 0 and 1;
-    ``z`` is clipped to ±60 (e^60 is already certainty in float64).
+    Written as ``1 / (1 + (1 − rate) / (rate·e^z))``: each step is monotone in z, so the result
+    never falls as z rises, even by a rounding step near 1, and rates of exactly 0 and 1 stay 0
+    and 1; ``z`` is clipped to ±60 (e^60 is already certainty in float64).
     """
     e = np.exp(np.clip(np.asarray(z, np.float64), -60.0, 60.0))
-    return rate * e / (1.0 - rate + rate * e)
+    odds = rate * e
+    inverse = np.divide(1.0 - rate, odds, out=np.full(odds.shape, np.inf), where=odds > 0)
+    return 1.0 / (1.0 + inverse)
 
 
 def pad_csr(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:

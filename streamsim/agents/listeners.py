@@ -39,7 +39,8 @@ def shifted_rate(rate: float, z: np.ndarray) -> np.ndarray:
     """
     e = np.exp(np.clip(np.asarray(z, np.float64), -60.0, 60.0))
     odds = rate * e
-    inverse = np.divide(1.0 - rate, odds, out=np.full(odds.shape, np.inf), where=odds > 0)
+    with np.errstate(over="ignore"):          # a denormal rate: inverse odds beyond float64 are inf
+        inverse = np.divide(1.0 - rate, odds, out=np.full(odds.shape, np.inf), where=odds > 0)
     return 1.0 / (1.0 + inverse)
 
 

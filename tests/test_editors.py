@@ -117,3 +117,26 @@ def test_new_release_of_a_popular_artist_is_picked():
 
     assert picked_new("star") > picked_new("unknown")
     assert picked_new("star") >= 1
+
+
+def test_the_scenario_weights_decide_what_editors_pick():
+    """Quality alone with a perfect ear picks each genre's best tracks; popularity alone the most streamed."""
+    cap = 10
+    quality_only = {"channels.editorial_capacity": cap, "channels.editors.popularity": 0.0,
+                    "channels.editors.artist": 0.0, "channels.editors.growth": 0.0,
+                    "channels.editors.quality": 1.0, "channels.editors.quality_noise_sd": 0.0}
+    sc, world, cat, pop, ed = build(quality_only)
+    streams = np.random.default_rng(3).pareto(1.0, len(cat)) * 100
+    pl = curate(ed, cat, pop, last=streams, prev=streams)
+    for row, g in zip(pl.items, pl.genre):
+        genre = np.flatnonzero(cat.genre == g)
+        best = genre[np.argsort(-cat.quality[genre], kind="stable")[:cap]]
+        assert set(row[row >= 0]) == set(best)
+
+    popularity_only = {**quality_only, "channels.editors.popularity": 1.0, "channels.editors.quality": 0.0}
+    sc, world, cat, pop, ed = build(popularity_only)
+    pl = curate(ed, cat, pop, last=streams, prev=streams)
+    for row, g in zip(pl.items, pl.genre):
+        genre = np.flatnonzero(cat.genre == g)
+        top = genre[np.argsort(-streams[genre], kind="stable")[:cap]]
+        assert set(row[row >= 0]) == set(top)

@@ -16,13 +16,7 @@ import numpy as np
 
 from streamsim.agents.channels import Playlists
 from streamsim.agents.world import World
-from streamsim.core.config import Scenario
-
-QUALITY_NOISE_SD = 0.5
-"""sd of an editor's reading of track quality (talent units)."""
-W_POPULARITY, W_ARTIST, W_GROWTH, W_QUALITY = 1.0, 1.0, 0.5, 0.5
-"""weights of the standardised signals in an editor's score: the track's popularity, its artist's
-popularity (its mean streams per track: editors build lists around the names listeners know), growth and quality."""
+from streamsim.core.config import EditorsConfig, Scenario
 
 
 def _standardise(x: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -37,12 +31,13 @@ def _standardise(x: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
 
 def editor_scores(popularity: np.ndarray, growth: np.ndarray, quality_signal: np.ndarray,
                   major: np.ndarray, genre: np.ndarray, n_genres: int, major_bias: float,
-                  artist_popularity: np.ndarray | None = None) -> np.ndarray:
-    """Score of each candidate track: standardised signals within its genre plus the label bonus."""
-    star = 0.0 if artist_popularity is None else W_ARTIST * _standardise(artist_popularity, genre, n_genres)
-    return (star + W_POPULARITY * _standardise(popularity, genre, n_genres)
-            + W_GROWTH * _standardise(growth, genre, n_genres)
-            + W_QUALITY * _standardise(quality_signal, genre, n_genres)
+                  artist_popularity: np.ndarray | None = None,
+                  weights: EditorsConfig = EditorsConfig()) -> np.ndarray:
+    """Score of each candidate track: standardised signals within its genre, weighted, plus the label bonus."""
+    star = 0.0 if artist_popularity is None else weights.artist * _standardise(artist_popularity, genre, n_genres)
+    return (star + weights.popularity * _standardise(popularity, genre, n_genres)
+            + weights.growth * _standardise(growth, genre, n_genres)
+            + weights.quality * _standardise(quality_signal, genre, n_genres)
             + major_bias * major)
 
 
@@ -76,6 +71,7 @@ class Editors:
         self.per_genre = ch.editorial_playlists_per_genre
         self.capacity = ch.editorial_capacity
         self.major_bias = ch.editorial_major_bias
+        self.weights = ch.editors
         self.n_genres = world.n_genres
         self.rng = rng
 
@@ -120,9 +116,9 @@ class Editors:
         quality = catalog.quality[tracks].astype(np.float64)
         items = np.empty((self.n_genres, self.per_genre, self.capacity), np.int32)
         for k in range(self.per_genre):
-            signal = quality + QUALITY_NOISE_SD * rng.standard_normal(len(tracks))
+            signal = quality + self.weights.quality_noise_sd * rng.standard_normal(len(tracks))
             score = editor_scores(popularity, growth, signal, major, genre, self.n_genres, self.major_bias,
-                                  artist_pop)
+                                  artist_pop, self.weights)
             items[:, k] = top_per_genre(score, tracks, genre, self.n_genres, self.capacity)
         return Playlists(items.reshape(n_pl, self.capacity), genre_of)
 

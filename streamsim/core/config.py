@@ -432,6 +432,21 @@ class MixConfig(Section):
         return self
 
 
+class EditorsConfig(Section):
+    """How an editor scores a genre's tracks: weights of the standardised signals (docs/MODEL.md
+    section 2, "Editors"). Only their ratios matter; all 0 makes the order random by id."""
+
+    popularity: float = Field(1.0, ge=0.0, le=100.0, description="weight of the track's log streams last epoch")
+    artist: float = Field(1.0, ge=0.0, le=100.0,
+                          description="weight of its artist's log mean streams per track (lists are built "
+                                      "around the names listeners know)")
+    growth: float = Field(0.5, ge=0.0, le=100.0, description="weight of the track's log growth over the epoch before")
+    quality: float = Field(0.5, ge=0.0, le=100.0, description="weight of the editor's noisy reading of quality")
+    quality_noise_sd: float = Field(0.5, ge=0.0, le=100.0,
+                                    description="sd of an editor's reading of quality (talent units): editors "
+                                                "hear the music but not the truth")
+
+
 class ChannelsConfig(Section):
     """Where exposures come from."""
 
@@ -444,6 +459,7 @@ class ChannelsConfig(Section):
     editorial_capacity: int = Field(50, ge=1, le=10_000, description="tracks per editorial playlist")
     editorial_major_bias: float = Field(0.0, ge=0.0, le=100.0,
                                         description="score bonus for major-label tracks on playlists")
+    editors: EditorsConfig = EditorsConfig()
     editorial_position_exponent: float = Field(
         1.0, ge=0.0, le=5.0, description="editorial slot r (0 = top) is played with weight "
                                          "(r+1)^-exponent; 0 = every slot alike (dimensionless)")

@@ -211,3 +211,26 @@ def test_mainstream_listeners_find_popular_artists_and_niche_ones_obscure(channe
     flat = listen(listeners, slates, cat, sc.replace(**{f"listeners.mainstream.{channel.name.lower()}_tilt": 0.0}),
                   0, 6)
     assert abs(pop[flat.track][m[flat.listener] > 0].mean() - pop[flat.track][m[flat.listener] < 0].mean()) < 0.1
+
+
+def test_a_radio_station_stays_on_its_seed_unless_it_drifts():
+    """A chain of neighbour lists (track i's only neighbour is i + 1): a station on seed 0 plays
+    track 1 over and over; with drift 1 it walks the chain one stream at a time."""
+    n = 40
+    cat = catalog(n_artists=n, per_artist=1)
+    listeners, slates = toy_listeners(cat, 20, Channel.LIBRARY, budget_s=2000.0)
+    slates.mix[:, Channel.LIBRARY] = 0.0
+    slates.mix[:, Channel.RADIO] = 1.0
+    slates.radio_seed[:] = 0
+    slates.neighbour_row[:] = np.arange(n)
+    slates.neighbour_items = ((np.arange(n) + 1) % n).astype(np.int32)[:, None].copy()
+    keys = {**NO_SKIPS, "listeners.sessions.minutes_mean": 10_000.0}
+    station = listen(listeners, slates, cat, scenario(0.0, "radio", **keys), 0, 4)
+    assert len(station) >= 20 * 8 and (station.track == 1).all()
+    walk = listen(listeners, slates, cat, scenario(0.0, "radio", **keys, **{"listeners.sessions.radio_drift": 1.0}), 0, 4)
+    same = walk.listener[1:] == walk.listener[:-1]
+    np.testing.assert_array_equal(walk.track[1:][same], (walk.track[:-1][same] + 1) % n)
+    half = listen(listeners, slates, cat, scenario(0.0, "radio", **keys, **{"listeners.sessions.radio_drift": 0.5}), 0, 4)
+    same = half.listener[1:] == half.listener[:-1]
+    moved = (half.track[1:][same] != half.track[:-1][same]).mean()
+    assert 0.35 < moved < 0.65

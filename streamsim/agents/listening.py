@@ -41,7 +41,7 @@ CHUNK = 256                  # listeners per scheduling chunk of the parallel lo
 # indices into the params vector handed to the kernel; P_STAY is the first of six (one per channel)
 (P_W_TASTE, P_W_QUALITY, P_NOISE, P_A0, P_A1, P_A2, P_B0, P_B1, P_B2, P_SAVE_U, P_SKIP_TAU, P_STREAM_S,
  P_SESSION_S, P_REPEAT, P_POP_W, P_SEARCH_TILT, P_RADIO_TILT, P_LEN_W, P_LEN_TOL, P_INTRO_W, P_INTRO_TOL,
- P_STAY) = range(22)
+ P_RADIO_DRIFT, P_STAY) = range(23)
 N_PARAMS = P_STAY + len(Channel)
 
 
@@ -53,7 +53,7 @@ def kernel_params(scenario: Scenario) -> np.ndarray:
     p[:P_STAY] = (b.w_taste, b.w_quality, b.utility_noise, b.a0, b.a1, b.a2, b.b0, b.b1, b.b2,
                   b.save_utility, b.skip_time_scale_s, b.stream_threshold_s,
                   ss.minutes_mean * 60.0, ss.repeat_share, m.utility, m.search_tilt, m.radio_tilt,
-                  f.length_weight, f.length_tolerance_s, f.intro_weight, f.intro_tolerance_s)
+                  f.length_weight, f.length_tolerance_s, f.intro_weight, f.intro_tolerance_s, ss.radio_drift)
     p[P_STAY:] = [getattr(ss.continuity, c.name.lower()) for c in Channel]
     return p
 
@@ -175,6 +175,7 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
     thr = params[P_STREAM_S]
     session_s = params[P_SESSION_S]
     repeat = params[P_REPEAT]
+    drift = params[P_RADIO_DRIFT]
     pop_w = params[P_POP_W]
     len_w, inv_len_tol = params[P_LEN_W], 1.0 / params[P_LEN_TOL]
     intro_w, inv_intro_tol = params[P_INTRO_W], 1.0 / params[P_INTRO_TOL]
@@ -195,6 +196,7 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
             stay[c] = params[P_STAY + c]
         t_left = float(budget[lid])
         anchor = radio_seed[lid]
+        station = anchor        # the radio session's seed
         cursor = 0
         fails = 0
         k = 0
@@ -234,6 +236,7 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
                         break
                 session_left = -session_s * math.log(ud)
                 prev = -1
+                station = anchor
             u, u1 = uniform_pair(key, ctr)
             u2, u_noise = uniform_pair(key, ctr + 1)
             v1, v2 = uniform_pair(key, ctr + 2)
@@ -259,7 +262,7 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
                     j = pers_items[prow, cursor]
                     cursor += 1
                 elif ch == RADIO:
-                    r = rows_i[anchor, c_nbr] if anchor >= 0 else -1
+                    r = rows_i[station, c_nbr] if station >= 0 else -1
                     if r < 0:
                         fails += 1
                         session_left = 0.0
@@ -325,7 +328,10 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
             secs = fe * s_skip + (1.0 - fe) * (fa * s_late + (1.0 - fa) * ln)
             # a save candidate; tracks already in the library are dropped after the kernel
             saved = (not early) & (not abandon) & (util > save_u)
-            anchor = j if (not early) & (rows_i[j, c_nbr] >= 0) else anchor
+            moved = (not early) & (rows_i[j, c_nbr] >= 0)
+            anchor = j if moved else anchor
+            # a station keeps its seed unless it drifts (u2 is spent only by the pools, never by radio)
+            station = j if moved & (ch == RADIO) & (u2 < drift) else station
             # a stream (secs >= threshold), decided without waiting for the skip moment's log
             prev = j if (not early) & (ln >= thr) else -1
             if k < cap:

@@ -313,6 +313,9 @@ class SessionsConfig(Section):
     repeat_share: Probability = Field(
         0.1, description="share of continuations that replay the same track (on-repeat) instead of the "
                          "album's next track")
+    radio_drift: Probability = Field(
+        0.0, description="chance that a radio session's seed moves to the track just streamed in it; 0 = a "
+                         "station plays neighbours of the track it started from, 1 = a walk from stream to stream")
     album_tracks: int = Field(10, ge=1, le=10_000,
                               description="tracks per album: an artist's releases in release order, cut into "
                                           "albums of this many consecutive tracks (count)")

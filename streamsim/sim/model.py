@@ -8,13 +8,14 @@ in ``agents``, learning in ``recommender``, money in ``economics``. Each step re
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from contextlib import contextmanager
 
 import mesa
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from streamsim import recommender as recommenders
 from streamsim.agents.artists import ArtistPopulation
@@ -36,6 +37,12 @@ from streamsim.sim.ideal import IdealArm
 from streamsim.sim.ledger import Ledger
 from streamsim.sim.record import Artists, EpochRecord, Listeners, Served, Tracks
 from streamsim.sim.seeds import phase_rng
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The process's thread pools, found once: looking them up scans the loaded libraries."""
+    return ThreadpoolController()
 
 
 class StreamingModel(mesa.Model):
@@ -103,7 +110,7 @@ class StreamingModel(mesa.Model):
         BLAS runs single-threaded inside an epoch: the parallel work is in numba kernels, and
         BLAS threads spinning beside numba's made small matrix products ten times slower.
         """
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas().limit(limits=1, user_api="blas"):
             self._record = self._step()
         self.epoch += 1
         return self._record

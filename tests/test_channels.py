@@ -173,18 +173,34 @@ def test_library_replays_come_from_the_library_or_play_its_albums_through():
     assert through > 0
 
 
-def test_radio_continues_from_the_last_played_track():
+def test_radio_plays_neighbours_of_the_station_seed():
+    """A radio session plays neighbours of its seed, the last stream before the session began.
+    Sessions are not in the events, so a run of consecutive radio plays may hold several: every
+    play is a neighbour of the anchor before the run or of a stream earlier in the run, and
+    most of the neighbours of the anchor before the run."""
     s = Setup()
     sl, ev = s.step()
     radio = np.flatnonzero(ev.channel == RADIO)
     assert len(radio) > 100
+
+    def neighbours(track):
+        return sl.neighbour_items[sl.neighbour_row[track]]
+
+    def anchor_before(l, i):
+        prev = np.flatnonzero((ev.listener[:i] == l) & (ev.seconds[:i] >= 30) & (sl.neighbour_row[ev.track[:i]] >= 0))
+        return ev.track[prev[-1]] if len(prev) else sl.radio_seed[l]
+
+    of_run_anchor = 0
     for i in radio[:300]:
         l = ev.listener[i]
-        anchor = sl.radio_seed[l]
-        prev = np.flatnonzero((ev.listener[:i] == l) & (ev.seconds[:i] >= 30) & (sl.neighbour_row[ev.track[:i]] >= 0))
-        if len(prev):
-            anchor = ev.track[prev[-1]]
-        assert ev.track[i] in sl.neighbour_items[sl.neighbour_row[anchor]]
+        start = i
+        while start > 0 and ev.listener[start - 1] == l and ev.channel[start - 1] == RADIO:
+            start -= 1
+        seeds = [anchor_before(l, start)] + [ev.track[k] for k in range(start, i)
+                                             if ev.seconds[k] >= 30 and sl.neighbour_row[ev.track[k]] >= 0]
+        assert any(ev.track[i] in neighbours(a) for a in seeds)
+        of_run_anchor += ev.track[i] in neighbours(seeds[0])
+    assert of_run_anchor > 0.7 * min(len(radio), 300)
 
 
 def test_editorial_serves_the_listeners_genres():

@@ -129,6 +129,38 @@ def test_arrivals_are_cold_new_rows():
     assert pop.library_csr(100)[5000:].nnz == 0
 
 
+def test_arrivals_bring_a_collection_and_keep_the_others_libraries():
+    sc, world, pop = population(n=300, **{"listeners.initial_library": 12, "listeners.arrival_library": 8,
+                                          "listeners.arrival_rate": 0.2, "listeners.churn_k0": -50.0,
+                                          "listeners.engagement.referral_slope": 0.0})
+    catalog, _ = synthetic_catalog(sc, world, 3000, np.random.default_rng(0))
+    popularity = np.random.default_rng(1).pareto(1.0, 3000)
+    pop.seed_libraries(catalog, np.random.default_rng(2), popularity)
+    before = pop.library_csr(3000)
+    new, _ = pop.update(Events.empty(), catalog, 0, np.random.default_rng(0))
+    assert new > 20 and len(pop.awaiting_library) == new
+    assert pop.library_csr(3000)[300:].nnz == 0          # empty until the next epoch's slates
+    pop.seed_libraries(catalog, np.random.default_rng(3), popularity)
+    after = pop.library_csr(3000)
+    sizes = np.diff(after.indptr)[300:]
+    assert (sizes >= 1).all() and (sizes <= 8).all() and sizes.mean() > 6 and len(pop.awaiting_library) == 0
+    assert (after[300:].data == 1.0).all()
+    # the others' libraries are untouched (no plays this epoch)
+    np.testing.assert_array_equal(after[:300].toarray(), before.toarray())
+    # collections follow popularity: arrivals hold more popular tracks than the catalog's mean
+    assert popularity[after[300:].indices].mean() > 2 * popularity.mean()
+
+
+def test_arrivals_start_empty_when_they_bring_nothing():
+    sc, world, pop = population(n=300, **{"listeners.arrival_library": 0, "listeners.arrival_rate": 0.2,
+                                          "listeners.churn_k0": -50.0, "listeners.engagement.referral_slope": 0.0})
+    catalog, _ = synthetic_catalog(sc, world, 3000, np.random.default_rng(0))
+    pop.seed_libraries(catalog, np.random.default_rng(2))
+    new, _ = pop.update(Events.empty(), catalog, 0, np.random.default_rng(0))
+    pop.seed_libraries(catalog, np.random.default_rng(3))
+    assert new > 20 and pop.library_csr(3000)[300:].nnz == 0
+
+
 def test_bots_never_churn_and_are_ignored_by_update():
     sc, world, pop = population(n=100, **{"listeners.churn_k0": 50.0, "listeners.arrival_rate": 0.0})
     catalog, _ = synthetic_catalog(sc, world, 50, np.random.default_rng(0))

@@ -152,6 +152,7 @@ class ListenerPopulation(mesa.Agent):
         self._library = sp.csr_matrix((0, 0), dtype=np.float32)
         self._consumed = sp.csr_matrix((0, 0), dtype=bool)
         self.libraries_seeded = False
+        self.awaiting_library = np.zeros(0, np.int64)
         self._append(self._draw(self.cfg.count, rng), join_epoch=0, is_bot=False)
         self.satisfaction[:] = self.cfg.initial_satisfaction
         self.channel_value[:] = self.cfg.initial_satisfaction
@@ -251,27 +252,45 @@ class ListenerPopulation(mesa.Agent):
 
     def seed_libraries(self, catalog: Catalog, rng: np.random.Generator,
                        popularity: np.ndarray | None = None) -> None:
-        """Give the initial listeners the collection they bring (``initial_library`` tracks each).
+        """Give the listeners who have just joined the collection they bring: ``initial_library``
+        tracks each for the epoch-0 population, ``arrival_library`` for later arrivals.
 
         Candidates are drawn from the listener's genres with probability proportional to
-        ``(popularity + 1)^initial_library_popularity_exponent`` (the plays of the back catalog before
-        the run: people collect what they heard on the radio, from friends, on other services;
-        uniform within the genre when ``popularity`` is None or the exponent is 0); the best by
+        ``(popularity + 1)^initial_library_popularity_exponent`` (plays before the listener joins:
+        people collect what they heard on the radio, from friends, on other services; uniform
+        within the genre when ``popularity`` is None or the exponent is 0); the best by
         expected utility plus Gumbel noise are kept, so the collection matches taste without
         being an oracle's pick. Expected utility is the kernel's without noise: taste, quality,
-        form, and mainstreamness against the artist's percentile of prior plays; mainstreamness
+        form, and mainstreamness against the artist's percentile of plays; mainstreamness
         also tilts the candidates' draw toward the genre's hits or its tail (a mainstream listener
-        collects the stars, a niche one the obscure). Runs once, on the first epoch (the catalog
-        does not exist when the population is made).
+        collects the stars, a niche one the obscure). The model calls it before each epoch's
+        slates with the plays of the epoch before (at epoch 0, the seeded history of the back
+        catalog): the catalog does not exist when the population is made.
         """
-        if self.libraries_seeded:
-            return
-        self.libraries_seeded = True
-        L = self.cfg.initial_library
-        humans = np.flatnonzero(~self.is_bot & self.active)
+        if not self.libraries_seeded:
+            self.libraries_seeded = True
+            ids, L = np.flatnonzero(~self.is_bot & self.active), self.cfg.initial_library
+        else:
+            ids, L = self.awaiting_library, self.cfg.arrival_library
+        self.awaiting_library = np.zeros(0, np.int64)
         T = len(catalog)
-        if L == 0 or T == 0 or len(humans) == 0:
+        if L == 0 or T == 0 or len(ids) == 0:
             return
+        rows, cols = self._collections(ids, L, catalog, rng, popularity)
+        lib = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(self.n, T))
+        lib.sum_duplicates()
+        lib.data[:] = 1.0
+        if self._library.shape[0]:
+            # the joiners' rows are empty: adding puts each of their tracks at affinity 1
+            lib = (pad_csr(self._library, (self.n, max(T, self._library.shape[1])))
+                   + pad_csr(lib, (self.n, max(T, self._library.shape[1])))).tocsr()
+            lib.sort_indices()
+        self._library = lib
+
+    def _collections(self, humans: np.ndarray, L: int, catalog: Catalog, rng: np.random.Generator,
+                     popularity: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(listener, track) pairs of the collections ``humans`` bring, ``L`` tracks each at most."""
+        T = len(catalog)
         b = self.cfg.behaviour
         # the prior plays: each genre's tracks most played first (the order the mainstreamness tilt reads)
         prior = np.zeros(T) if popularity is None else np.asarray(popularity[:T], np.float64)
@@ -333,11 +352,7 @@ class ListenerPopulation(mesa.Agent):
             good = np.isfinite(np.take_along_axis(util, top, axis=1))
             rows.append(np.repeat(ids, L).reshape(len(ids), L)[good])
             cols.append(chosen[good])
-        rows, cols = np.concatenate(rows), np.concatenate(cols)
-        lib = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(self.n, T))
-        lib.sum_duplicates()
-        lib.data[:] = 1.0
-        self._library = lib
+        return np.concatenate(rows), np.concatenate(cols)
 
     def _update_library(self, ev: Events, catalog: Catalog) -> None:
         """Affinity = decay * affinity + played fraction of every play of a saved track; a new
@@ -406,8 +421,9 @@ class ListenerPopulation(mesa.Agent):
         self._engage()
         arrivals = int(rng.poisson(self.referrals()))
         if arrivals:
-            self._append(self._draw(arrivals, rng), join_epoch=epoch + 1, is_bot=False)
+            ids = self._append(self._draw(arrivals, rng), join_epoch=epoch + 1, is_bot=False)
             self._library = pad_csr(self._library, (self.n, self._library.shape[1]))
+            self.awaiting_library = np.concatenate([self.awaiting_library, ids.astype(np.int64)])
         return arrivals, int(churn.sum())
 
     # -- engagement (docs/MODEL.md section 3, "Engagement") ------------------------------------------

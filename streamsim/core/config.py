@@ -402,10 +402,14 @@ class ListenersConfig(Section):
                                              "(utility units; about the default steady state)")
     initial_library: int = Field(30, ge=0, le=10_000,
                                  description="tracks saved before epoch 0 (the collection listeners bring)")
+    arrival_library: int = Field(30, ge=0, le=10_000,
+                                 description="tracks a listener who joins later brings (0 = arrivals start "
+                                             "with an empty library)")
     initial_library_popularity_exponent: float = Field(
-        1.0, ge=0.0, le=5.0,
-        description="initial-library candidates are drawn within the home genres with weight "
-                    "(prior plays of the track)^exponent; 0 = uniform (dimensionless)")
+        2.5, ge=0.0, le=5.0,
+        description="library candidates (at epoch 0 and for arrivals) are drawn within the home genres "
+                    "with weight (plays of the track before the listener joins + 1)^exponent; 0 = uniform "
+                    "(dimensionless)")
     library_decay: Probability = Field(0.95, description="per-epoch decay of library affinity weights")
     openness_tilt: float = Field(1.0, ge=0.0, le=10.0,
                                  description="log-mix shift per unit openness above the mean: "

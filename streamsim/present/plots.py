@@ -138,7 +138,7 @@ def lorenz_figure(artists: pd.DataFrame, title: str = "") -> Figure | None:
                 label=f"{PAYOUT_RULES[rule].label} (Gini {gini(totals[f'payout_{rule}'].to_numpy()):.3f})")
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="share of artists, poorest first (0-1)",
            ylabel="cumulative share of payouts (0-1)",
-           title=f"Payout Lorenz curves over the whole run{': ' + title if title else ''}")
+           title="Payout Lorenz curves over the whole run" + (f"\n{title}" if title else ""))
     _legend(ax, loc="upper left")
     ax.grid(alpha=0.3)
     return fig

@@ -277,13 +277,13 @@ class ListenerPopulation(mesa.Agent):
         if L == 0 or T == 0 or len(ids) == 0:
             return
         rows, cols = self._collections(ids, L, catalog, rng, popularity)
-        lib = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(self.n, T))
+        shape = (self.n, max(T, self._library.shape[1]))
+        lib = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
         lib.sum_duplicates()
         lib.data[:] = 1.0
         if self._library.shape[0]:
             # the joiners' rows are empty: adding puts each of their tracks at affinity 1
-            lib = (pad_csr(self._library, (self.n, max(T, self._library.shape[1])))
-                   + pad_csr(lib, (self.n, max(T, self._library.shape[1])))).tocsr()
+            lib = (pad_csr(self._library, shape) + lib).tocsr()
             lib.sort_indices()
         self._library = lib
 

@@ -14,7 +14,7 @@ import numpy as np
 from streamsim.core.codes import CHANNELS, Channel
 from streamsim.core.units import SKIP_WINDOWS_S
 from streamsim.economics.rules import unpaid
-from streamsim.measures.metrics import (_rows, _safe_div, activity_mainstream_spearman, gini, individual_diversity,
+from streamsim.measures.metrics import (_rows, _safe_div, activity_mainstream_rho, gini, individual_diversity,
                                         jaccard_mean, ndcg_at_k, precision_at_k, regret, shannon_effective,
                                         style_dispersion, top_share)
 from streamsim.measures.registry import Template, family, metric, per_rule
@@ -398,13 +398,14 @@ def _satisfaction(v: EpochView) -> float:
     return float(np.mean(np.asarray(v.record.listeners.satisfaction)[act], dtype=np.float64)) if act.any() else 0.0
 
 
-@metric("activity_mainstream_spearman", "Spearman rho (-1 to 1)", "activity-mainstreaminess correlation",
-        "Spearman ρ over human listeners with streams between streams_l and Σ_a s_la·π_a / streams_l, π_a the "
-        "artist's percentile of this epoch's streams (Bauer & Schedl 2019; Kowald et al. 2020)",
+@metric("activity_mainstream_rho", "correlation (-1 to 1)", "activity-mainstreaminess correlation",
+        "Pearson r over human listeners with streams between rank(streams_l) and Σ_a s_la·π_a / streams_l, π_a "
+        "the artist's percentile of this epoch's streams (Bauer & Schedl 2019; Kowald et al. 2020); the mean is "
+        "not ranked, so volume alone gives 0",
         LISTENERS, headline=True)
 def _activity_mainstream(v: EpochView) -> float:
     r = v.record
-    return activity_mainstream_spearman(r.table, v.artist_streams, ~np.asarray(r.listeners.is_bot, bool))
+    return activity_mainstream_rho(r.table, v.artist_streams, ~np.asarray(r.listeners.is_bot, bool))
 
 
 @metric("churn_rate", "share of listeners per week", "churn rate", "churned_listeners / L0", LISTENERS,

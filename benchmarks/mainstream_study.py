@@ -1,8 +1,9 @@
 """Realised activity-mainstreaminess correlation of the heavy-users scenarios (issue 10.1).
 
 ``scenarios/heavy_users_mainstream.toml``, ``heavy_users_niche.toml`` and ``baseline.toml`` differ
-only in ``listeners.activity_mainstream_corr`` (+0.95, −0.95, and the default 0.0, read from the files), so this runs
-them as one ``streamsim.sweep`` over that key (common random numbers, resumable) and reports,
+only in ``listeners.activity_mainstream_corr`` (read from the files: +0.95, −0.95 and the default
+0.0), so this runs them as one ``streamsim.sweep`` over that key (common random numbers,
+resumable) and reports,
 per scenario, the metric ``activity_mainstream_rho`` averaged over the recorded epochs of
 each seed: mean across seeds with its 95 % t-interval, and the range of the per-epoch values.
 Acceptance (issue 10.1): mainstream ≥ +0.3, niche ≤ −0.3, baseline about 0.

@@ -10,27 +10,18 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from streamsim import cli_study
+from streamsim.cli_study import err, fail, out, print_problems
 from streamsim.core import config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Agent-based simulator of a music-streaming ecosystem.")
-out = Console()
-err = Console(stderr=True)
 
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="override a key: section.key=value")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="run even if the estimated peak memory exceeds "
                                                         "the memory available")]
-
-
-def fail(problems: list[str], source: str = "") -> None:
-    """Print problems on stderr and exit with code 2."""
-    for p in problems:
-        err.print(f"[red]error[/red] {source + ': ' if source else ''}{p}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def load_or_fail(path: Optional[Path], sets: Optional[list[str]], seed: Optional[int] = None,
@@ -64,18 +55,47 @@ def check_memory(scenario: config.Scenario, force: bool) -> None:
               f"to run anyway."])
 
 
+# Top-level keys that only a sweep file has (a scenario file holds section tables only).
+SWEEP_KEYS = frozenset({"base", "replications", "summary_epochs", "set", "grid", "zip", "sample"})
+
+
+def _validate_sweep(path: Path, sets: list[str] | None) -> bool:
+    """Check a sweep file and every run it resolves to; True if it is valid."""
+    from streamsim.studies import sweep
+
+    try:
+        if sets:
+            raise config.ScenarioError(["--set applies to scenario files; put a sweep's overrides in its [set] "
+                                        "table"], str(path))
+        planned = sweep.plan(path)
+    except config.ScenarioError as exc:
+        print_problems(exc.problems, exc.source)
+        return False
+    configs = len({r.config_index for r in planned.runs})
+    out.print(f"ok  {path}  (sweep {planned.name}: {len(planned.runs)} runs, {configs} configurations x "
+              f"{planned.spec.replications} replications)", highlight=False, soft_wrap=True)
+    return True
+
+
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="scenario files")],
+def validate(files: Annotated[list[Path], typer.Argument(help="scenario or sweep files")],
              sets: SetOpt = None) -> None:
-    """Check scenario files (and overrides) against the schema without running anything."""
+    """Check scenario files (and overrides), or sweep files and every run they resolve to, without
+    running anything."""
     bad = False
     for path in files:
+        try:
+            is_sweep = bool(SWEEP_KEYS & set(config.read_toml(path)))
+        except config.ScenarioError:
+            is_sweep = False          # config.load below reports the file's problem
+        if is_sweep:
+            bad |= not _validate_sweep(path, sets)
+            continue
         try:
             scenario = config.load(path, sets or [])
         except config.ScenarioError as exc:
             bad = True
-            for p in exc.problems:
-                err.print(f"[red]error[/red] {exc.source}: {p}", highlight=False, soft_wrap=True)
+            print_problems(exc.problems, exc.source)
             continue
         from streamsim.sim import memory
 

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from streamsim.core.config import ScenarioError
@@ -20,10 +21,16 @@ out = Console()
 err = Console(stderr=True)
 
 
+def print_problems(problems: list[str], source: str = "") -> None:
+    """Print problems on stderr, each as written (brackets in them are text, not markup)."""
+    for p in problems:
+        err.print(f"[red]error[/red] {escape(source + ': ' if source else '')}{escape(p)}", highlight=False,
+                  soft_wrap=True)
+
+
 def fail(problems: list[str], source: str = "") -> None:
     """Print problems on stderr and exit with code 2."""
-    for p in problems:
-        err.print(f"[red]error[/red] {source + ': ' if source else ''}{p}", highlight=False, soft_wrap=True)
+    print_problems(problems, source)
     raise typer.Exit(2)
 
 

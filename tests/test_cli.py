@@ -97,6 +97,29 @@ def test_show_on_a_folder_that_is_not_a_run(tmp_path):
     assert "not a run folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_validate_checks_a_sweep_file_and_every_run_it_resolves_to(tmp_path):
+    proc = streamsim("validate", "scenarios/sweeps/smoke.toml")
+    assert proc.returncode == 0, proc.stderr
+    assert "sweep smoke: 8 runs, 4 configurations x 2 replications" in proc.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'base = "{ROOT / "scenarios" / "baseline.toml"}"\n[grid]\n"listeners.count" = [10, -5]\n')
+    proc = streamsim("validate", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "configuration 1 (listeners.count=-5)" in proc.stderr and "listeners.count: got -5" in proc.stderr
+    proc = streamsim("validate", "scenarios/sweeps/smoke.toml", "--set", "run.epochs=3")
+    assert proc.returncode == 2 and "[set] table" in proc.stderr
+
+
+def test_error_messages_keep_their_brackets(tmp_path):
+    """Problems are printed as text: a table name in brackets is not swallowed as console markup."""
+    mixed = tmp_path / "mixed.toml"
+    mixed.write_text('[grid]\n"listeners.count" = [10]\n[sample]\nmethod = "morris"\nn = 2\n'
+                     '[sample.bounds]\n"listeners.count" = [1, 5]\n')
+    proc = streamsim("sweep", str(mixed))
+    assert proc.returncode == 2
+    assert "a [sample] design replaces [grid] and [zip]" in proc.stderr
+
+
 def test_validate_imports_only_what_it_needs():
     """`streamsim validate` stays fast: no compiler, scientific, table or plotting library is imported to
     check a file (numpy is allowed: the payout-rule registry the schema validates against needs it)."""

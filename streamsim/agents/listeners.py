@@ -250,6 +250,11 @@ class ListenerPopulation(mesa.Agent):
         """Every (listener, track) pair ever played (kept in slate_argmax mode only)."""
         return pad_csr(self._consumed, (self.n, max(n_tracks, self._consumed.shape[1])))
 
+    @property
+    def awaiting_collections(self) -> bool:
+        """True when some listeners have joined without the collection they bring (seed_libraries)."""
+        return not self.libraries_seeded or len(self.awaiting_library) > 0
+
     def seed_libraries(self, catalog: Catalog, rng: np.random.Generator,
                        popularity: np.ndarray | None = None) -> None:
         """Give the listeners who have just joined the collection they bring: ``initial_library``

@@ -139,7 +139,7 @@ class StreamingModel(mesa.Model):
         with self._phase("slates"):
             playlists = self.editors.curate(self.catalog, self.artists, self.ledger.track_streams_last,
                                             self.ledger.track_streams_prev, t, rng("editors"))
-            if not self.listeners.libraries_seeded or len(self.listeners.awaiting_library):
+            if self.listeners.awaiting_collections:
                 # the collections joiners bring, drawn from last epoch's plays (at epoch 0 the back
                 # catalog's seeded history)
                 pop = self.ledger.track_streams_last[: len(self.catalog)].astype(np.float64)

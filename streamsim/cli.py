@@ -63,10 +63,10 @@ def _validate_sweep(path: Path, sets: list[str] | None) -> bool:
     """Check a sweep file and every run it resolves to; True if it is valid."""
     from streamsim.studies import sweep
 
+    if sets:
+        print_problems(["--set applies to scenario files; put a sweep's overrides in its [set] table"], str(path))
+        return False
     try:
-        if sets:
-            raise config.ScenarioError(["--set applies to scenario files; put a sweep's overrides in its [set] "
-                                        "table"], str(path))
         planned = sweep.plan(path)
     except config.ScenarioError as exc:
         print_problems(exc.problems, exc.source)

@@ -44,7 +44,7 @@ def test_playlists_per_genre_and_capacity():
 
 
 def test_fame_drives_epoch_zero_and_streams_later():
-    sc, world, cat, pop, ed = build({"channels.editorial_capacity": 20})
+    sc, world, cat, pop, ed = build({"channels.editorial_capacity": 20, "channels.editorial_window_epochs": 0})
     pl = curate(ed, cat, pop)
     picked = pl.items[pl.items >= 0]
     assert np.median(pop.fame[cat.artist[picked]]) > 2 * np.median(pop.fame[cat.artist])
@@ -57,7 +57,7 @@ def test_fame_drives_epoch_zero_and_streams_later():
 
 
 def test_quality_signal_is_noisy_but_informative():
-    sc, world, cat, pop, ed = build({"channels.editorial_capacity": 30})
+    sc, world, cat, pop, ed = build({"channels.editorial_capacity": 30, "channels.editors.artist": 0.0})
     flat = np.ones(len(cat))
     pl = curate(ed, cat, pop, last=flat, prev=flat)
     picked = pl.items[pl.items >= 0]
@@ -69,7 +69,7 @@ def test_quality_signal_is_noisy_but_informative():
 def test_major_bias_raises_major_share():
     shares = []
     for bias in (0.0, 2.0):
-        sc, world, cat, pop, ed = build({"channels.editorial_major_bias": bias,
+        sc, world, cat, pop, ed = build({"channels.editorial_major_bias": bias, "channels.editors.artist": 0.0,
                                          "channels.editorial_capacity": 30})
         flat = np.ones(len(cat))
         pl = curate(ed, cat, pop, last=flat, prev=flat)
@@ -122,7 +122,8 @@ def test_new_release_of_a_popular_artist_is_picked():
 def test_the_scenario_weights_decide_what_editors_pick():
     """Quality alone with a perfect ear picks each genre's best tracks; popularity alone the most streamed."""
     cap = 10
-    quality_only = {"channels.editorial_capacity": cap, "channels.editors.popularity": 0.0,
+    quality_only = {"channels.editorial_capacity": cap, "channels.editorial_window_epochs": 0,
+                    "channels.editors.popularity": 0.0,
                     "channels.editors.artist": 0.0, "channels.editors.growth": 0.0,
                     "channels.editors.quality": 1.0, "channels.editors.quality_noise_sd": 0.0}
     sc, world, cat, pop, ed = build(quality_only)
@@ -140,3 +141,41 @@ def test_the_scenario_weights_decide_what_editors_pick():
         genre = np.flatnonzero(cat.genre == g)
         top = genre[np.argsort(-streams[genre], kind="stable")[:cap]]
         assert set(row[row >= 0]) == set(top)
+
+
+def test_editors_know_artists_by_fame_not_by_the_streams_their_lists_make():
+    """With artist_signal "fame" an artist's streams do not move its tracks up the lists (no loop
+    from the lists to themselves); with "streams" they do."""
+    artist_only = {"channels.editorial_capacity": 10, "channels.editors.popularity": 0.0,
+                   "channels.editors.growth": 0.0, "channels.editors.quality": 0.0,
+                   "channels.editors.quality_noise_sd": 0.0}
+    picks = {}
+    for signal in ("fame", "streams"):
+        sc, world, cat, pop, ed = build({**artist_only, "channels.editors.artist_signal": signal})
+        unknown = int(np.argmin(pop.fame))
+        flat = np.ones(len(cat))
+        boosted = flat.copy()
+        boosted[cat.artist == unknown] = 1e6
+        before = curate(ed, cat, pop, last=flat, prev=flat).items
+        after = curate(ed, cat, pop, last=boosted, prev=flat).items
+        picks[signal] = (before, after, np.flatnonzero(cat.artist == unknown))
+    before, after, tracks = picks["fame"]
+    np.testing.assert_array_equal(before, after)
+    assert not np.isin(tracks, after).any()
+    before, after, tracks = picks["streams"]
+    assert np.isin(tracks, after).any() and not np.isin(tracks, before).any()
+
+
+
+def test_editors_pick_from_the_window_of_recent_releases():
+    """With editorial_window_epochs W, only tracks released in the last W epochs make the lists;
+    with 0, the back catalog's hits do too."""
+    picked = {}
+    for window in (0, 26):
+        sc, world, cat, pop, ed = build({"channels.editorial_capacity": 30,
+                                         "channels.editorial_window_epochs": window})
+        streams = np.where(cat.release_epoch <= -26, 1e4, 1.0)   # the old tracks are the hits
+        pl = curate(ed, cat, pop, last=streams, prev=streams)
+        picked[window] = pl.items[pl.items >= 0]
+    assert len(picked[26]) > 0 and (cat.release_epoch[picked[26]] > -26).all()
+    assert (cat.release_epoch[picked[0]] <= -26).mean() > 0.5

@@ -70,6 +70,7 @@ class Editors:
         ch = scenario.channels
         self.per_genre = ch.editorial_playlists_per_genre
         self.capacity = ch.editorial_capacity
+        self.window = ch.editorial_window_epochs
         self.major_bias = ch.editorial_major_bias
         self.weights = ch.editors
         self.n_genres = world.n_genres
@@ -96,7 +97,10 @@ class Editors:
         if n_pl == 0 or len(catalog) == 0:
             return Playlists(np.full((n_pl, self.capacity), -1, np.int32), genre_of)
         n = len(catalog)
-        tracks = np.flatnonzero(~catalog.fraud).astype(np.int32)
+        eligible = ~catalog.fraud
+        if self.window:
+            eligible &= catalog.release_epoch > epoch - self.window
+        tracks = np.flatnonzero(eligible).astype(np.int32)
         genre = catalog.genre[tracks].astype(np.int64)
         streams = _fit(track_streams_last, n)
         last = np.log1p(streams[tracks])
@@ -105,8 +109,10 @@ class Editors:
             popularity, growth = np.log(artists.fame[catalog.artist[tracks]]), np.zeros(len(tracks))
             artist_pop = popularity
         else:
-            # the artist's standing: log of its mean streams per track last epoch
-            artist_pop = np.log1p(artist_mean_streams(catalog, streams, artists.n, epoch)[catalog.artist[tracks]])
+            if self.weights.artist_signal == "fame":
+                artist_pop = np.log(artists.fame[catalog.artist[tracks]])
+            else:
+                artist_pop = np.log1p(artist_mean_streams(catalog, streams, artists.n, epoch)[catalog.artist[tracks]])
             popularity, growth = last, last - prev
             # a release of this epoch has no streams yet: editors go by its artist's momentum
             fresh = catalog.release_epoch[tracks] >= epoch

@@ -390,7 +390,7 @@ class ListenersConfig(Section):
     satisfaction_rate: Probability = Field(0.3, description="EMA weight of the latest epoch")
     churn_k0: float = Field(-3.0, ge=-50, le=50, description="weekly churn hazard intercept (logit)")
     churn_k1: float = Field(2.0, ge=-50, le=50, description="churn hazard slope on satisfaction")
-    arrival_rate: float = Field(0.006, ge=0.0, le=1.0,
+    arrival_rate: float = Field(0.004, ge=0.0, le=1.0,
                                 description="new listeners per epoch, as a share of active ones at the "
                                             "reference satisfaction (engagement.referral_slope moves it)")
     cf_min_interactions: int = Field(10, ge=0, le=10_000,
@@ -445,8 +445,11 @@ class EditorsConfig(Section):
 
     popularity: float = Field(1.0, ge=0.0, le=100.0, description="weight of the track's log streams last epoch")
     artist: float = Field(1.0, ge=0.0, le=100.0,
-                          description="weight of its artist's log mean streams per track (lists are built "
-                                      "around the names listeners know)")
+                          description="weight of its artist's standing (lists are built around the names "
+                                      "listeners know; artist_signal says how editors read it)")
+    artist_signal: Literal["fame", "streams"] = Field(
+        "fame", description="fame: the artist's log fame, known off the platform; streams: the log of its "
+                            "mean streams per track last epoch, which the lists themselves raise")
     growth: float = Field(0.5, ge=0.0, le=100.0, description="weight of the track's log growth over the epoch before")
     quality: float = Field(0.5, ge=0.0, le=100.0, description="weight of the editor's noisy reading of quality")
     quality_noise_sd: float = Field(0.5, ge=0.0, le=100.0,
@@ -464,6 +467,9 @@ class ChannelsConfig(Section):
     radio_neighbours: int = Field(20, ge=1, le=1_000, description="similar tracks per radio seed")
     editorial_playlists_per_genre: int = Field(2, ge=0, le=100, description="playlists per genre")
     editorial_capacity: int = Field(50, ge=1, le=10_000, description="tracks per editorial playlist")
+    editorial_window_epochs: int = Field(
+        52, ge=0, le=10_000, description="editors pick from the tracks released within this many epochs "
+                                         "(0 = the whole catalog)")
     editorial_major_bias: float = Field(0.0, ge=0.0, le=100.0,
                                         description="score bonus for major-label tracks on playlists")
     editors: EditorsConfig = EditorsConfig()

@@ -4,7 +4,7 @@ Every rule settles the same streams each epoch, so one run answers "how would th
 be split". For each artist the script totals what each rule paid over the run and plots the
 gain or loss against pro-rata, by pro-rata rank (artists sorted from the biggest earner down).
 
-Run it: ``python examples/compare_rules.py --out outputs/examples`` (``--listeners``/``--epochs``
+Run it: ``python examples/compare_rules.py --out outputs/examples`` (``--listeners``/``--epochs``/``--burn-in``
 to shrink it). It writes ``compare_rules.png`` and prints the biggest winners and losers.
 """
 
@@ -26,11 +26,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--listeners", type=int, default=10_000)
     ap.add_argument("--epochs", type=int, default=26)
+    ap.add_argument("--burn-in", type=int, default=None, help="burn-in epochs (default: the scenario's)")
     ap.add_argument("--out", type=Path, default=Path("outputs/examples"))
     args = ap.parse_args()
+    burn = {} if args.burn_in is None else {"run__burn_in_epochs": args.burn_in}
     scenario = streamsim.load("scenarios/baseline.toml", listeners__count=args.listeners,
-                              artists__count=max(args.listeners // 10, 20))
+                              artists__count=max(args.listeners // 10, 20), **burn)
     artists = streamsim.simulate(scenario, epochs=args.epochs).artists
+    artists = artists[~artists["burn_in"]]
     paid = artists.groupby("artist_id")[[f"payout_{r}" for r in PAYOUT_RULES.names()]].sum()
     paid = paid.sort_values("payout_pro_rata", ascending=False)
 

@@ -1,6 +1,6 @@
 """A custom recommender in 30 lines: fresh hits, i.e. popularity discounted by a track's age.
 
-Run it: ``python examples/custom_recommender.py`` (``--listeners``/``--epochs`` to shrink it).
+Run it: ``python examples/custom_recommender.py`` (``--listeners``/``--epochs``/``--burn-in`` to shrink it).
 It is registered as the kind "fresh_hits", so ``recommender.kind = "fresh_hits"`` validates in
 any scenario once this module is imported, and it can also be handed to a model directly.
 """
@@ -44,11 +44,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--listeners", type=int, default=5000)
     ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--burn-in", type=int, default=None, help="burn-in epochs (default: the scenario's)")
     args = ap.parse_args()
+    burn = {} if args.burn_in is None else {"run__burn_in_epochs": args.burn_in}
     scenario = streamsim.load("scenarios/baseline.toml", listeners__count=args.listeners,
-                              artists__count=max(args.listeners // 10, 20))
+                              artists__count=max(args.listeners // 10, 20), **burn)
     for kind in ("als", "fresh_hits"):
         m = streamsim.simulate(scenario.replace(**{"recommender.kind": kind}), epochs=args.epochs).metrics
+        m = m[m["burn_in"] == 0]
         last = m.iloc[len(m) // 2:]
         print(f"{kind:>10}: utility {last['mean_true_utility'].mean():.3f}, new-artist stream share "
               f"{last['new_artist_stream_share'].mean():.4f}, regret {last['rec_regret_vs_oracle'].mean():.3f}")

@@ -1,7 +1,7 @@
 """A sweep from Python: exploration share x seeds, with 95 % intervals, and its figure.
 
 Run it: ``python examples/sweep_ci.py --out outputs/examples/sweep`` (``--listeners``,
-``--epochs``, ``--replications`` to shrink it). Interrupt it and run it again: finished runs
+``--epochs``, ``--burn-in``, ``--replications`` to shrink it). Interrupt it and run it again: finished runs
 are not run again. It writes ``sweep_ci.png`` beside the sweep's tables.
 """
 
@@ -24,12 +24,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--listeners", type=int, default=3000)
     ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--burn-in", type=int, default=None, help="burn-in epochs (default: the scenario's)")
     ap.add_argument("--replications", type=int, default=5)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("outputs/examples/sweep"))
     args = ap.parse_args()
+    burn = {} if args.burn_in is None else {"run__burn_in_epochs": args.burn_in}
     base = streamsim.load("scenarios/baseline.toml", listeners__count=args.listeners,
-                          artists__count=max(args.listeners // 10, 20), run__epochs=args.epochs)
+                          artists__count=max(args.listeners // 10, 20), run__epochs=args.epochs, **burn)
     tables = streamsim.sweep(base, grid={"recommender.exploration.share": [0.0, 0.1, 0.2, 0.3]},
                              replications=args.replications, summary_epochs=max(args.epochs // 2, 1),
                              name="exploration", out=args.out, workers=args.workers)

@@ -110,7 +110,7 @@ def test_kernels_agree_across_threads_processes_and_fresh_compiles(tmp_path):
     assert _digest(2, cache_dir=tmp_path / "fresh-numba-cache") == warm
 
 
-SMALL = ["listeners.count=1500", "artists.count=150", "run.epochs=4", "run.name=det", "run.seed=3",
+SMALL = ["listeners.count=1500", "artists.count=150", "run.epochs=4", "run.burn_in_epochs=0", "run.name=det", "run.seed=3",
          "metrics.eval_listeners=200"]
 ARMS = {"als_explore": ["recommender.exploration.share=0.2"], "bpr": ["recommender.kind=bpr"],
         "als_rows_clusters_prune": ["recommender.warm_refresh_epochs=2", "recommender.prune_below=0.2",

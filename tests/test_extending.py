@@ -27,7 +27,7 @@ CHECKS = textwrap.dedent("""
     from streamsim.core.config import RecommenderConfig
 
     # the rule: in the schema's allowed values, conserving, settled in a run
-    sc = streamsim.load("scenarios/baseline.toml", listeners__count=600, artists__count=60,
+    sc = streamsim.load("scenarios/baseline.toml", listeners__count=600, artists__count=60, run__burn_in_epochs=0,
                         payouts__active="capped_fan", recommender__kind="fresh_hits")
     try:
         streamsim.load(None, payouts__active="capped_fun")
@@ -72,19 +72,21 @@ def _example(args: list[str], tmp_path: Path) -> str:
 
 
 def test_compare_rules_example_writes_its_figure(tmp_path):
-    stdout = _example(["examples/compare_rules.py", "--listeners", "800", "--epochs", "3", "--out", str(tmp_path)],
+    stdout = _example(["examples/compare_rules.py", "--listeners", "800", "--epochs", "3", "--burn-in", "0",
+                       "--out", str(tmp_path)],
                       tmp_path)
     assert (tmp_path / "compare_rules.png").stat().st_size > 10_000
     assert "user-centric: winners" in stdout and "threshold (2024): winners" in stdout
 
 
 def test_custom_recommender_example_runs_both_arms(tmp_path):
-    stdout = _example(["examples/custom_recommender.py", "--listeners", "800", "--epochs", "3"], tmp_path)
+    stdout = _example(["examples/custom_recommender.py", "--listeners", "800", "--epochs", "3", "--burn-in", "0"], tmp_path)
     assert "als:" in stdout and "fresh_hits:" in stdout
 
 
 def test_sweep_example_reports_intervals_and_resumes(tmp_path):
-    args = ["examples/sweep_ci.py", "--listeners", "500", "--epochs", "2", "--replications", "2", "--workers", "1",
+    args = ["examples/sweep_ci.py", "--listeners", "500", "--epochs", "2", "--burn-in", "0", "--replications", "2",
+            "--workers", "1",
             "--out", str(tmp_path)]
     first = _example(args, tmp_path)
     assert "runs: 8 new, 0 reused" in first and (tmp_path / "sweep_ci.png").is_file()

@@ -16,7 +16,7 @@ from streamsim.core import config
 from streamsim.sim import memory
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["listeners.count=200", "artists.count=30", "run.epochs=1", "run.name=tiny"]
+TINY = ["listeners.count=200", "artists.count=30", "run.epochs=1", "run.burn_in_epochs=0", "run.name=tiny"]
 
 
 def streamsim(*args: str, available: str | None = None) -> subprocess.CompletedProcess:
@@ -103,7 +103,7 @@ def test_expected_sizes_match_a_short_run():
     from streamsim.sim.model import StreamingModel
 
     scenario = config.load(ROOT / "scenarios" / "baseline.toml",
-                           ["listeners.count=1500", "artists.count=150", "run.epochs=2"])
+                           ["listeners.count=1500", "artists.count=150", "run.epochs=2", "run.burn_in_epochs=0"])
     sizes = memory.expected_sizes(scenario)
     model = StreamingModel(scenario)
     model.run()

@@ -293,7 +293,8 @@ def test_cli_report_of_a_real_run(tmp_path):
     from streamsim.core import config
     from streamsim.studies import runner
 
-    scenario = config.load(None, ["listeners.count=200", "artists.count=40", "run.epochs=3"])
+    scenario = config.load(None, ["listeners.count=200", "artists.count=40", "run.epochs=3",
+                                  "run.burn_in_epochs=0"])
     run_dir = runner.run(scenario, tmp_path, run_id="real")
     result = CliRunner().invoke(_app(), ["report", str(run_dir)])
     assert result.exit_code == 0, result.output

@@ -22,7 +22,8 @@ from streamsim.measures.registry import metric_columns
 RULES = rule_names()
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = ["listeners.count=2000", "artists.count=200", "run.epochs=8", "run.name=small", "run.seed=11"]
+SMALL = ["listeners.count=2000", "artists.count=200", "run.epochs=8", "run.burn_in_epochs=0", "run.name=small",
+         "run.seed=11"]
 
 METRIC_COLUMNS = list(metric_columns())
 ARTIST_COLUMNS = ["epoch", "artist_id", "tier", "major_label", "entry_epoch", "streams", "unique_listeners",
@@ -122,7 +123,7 @@ def test_a_killed_run_never_looks_complete(tmp_path):
 
 @pytest.mark.parametrize("choice", ["budget", "slate_argmax"])
 def test_a_platform_with_no_tracks_runs(tmp_path, choice):
-    empty = ["listeners.count=100", "artists.count=20", "run.epochs=2", "catalog.back_catalog_years=0",
+    empty = ["listeners.count=100", "artists.count=20", "run.epochs=2", "run.burn_in_epochs=0", "catalog.back_catalog_years=0",
              "artists.releases_per_epoch=0", f"listeners.choice={choice}"]
     first = runner.run(config.load(None, empty), out_root=tmp_path)
     second = runner.run(config.load(None, empty), out_root=tmp_path)

@@ -19,7 +19,8 @@ from streamsim.studies import sweep
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 SWEEPS = sorted((ROOT / "scenarios" / "sweeps").glob("*.toml"))
-SHRINK = ["listeners.count=200", "artists.count=40", "run.epochs=3", "outputs.save_streams=true"]
+SHRINK = ["listeners.count=200", "artists.count=40", "run.epochs=3", "run.burn_in_epochs=0",
+          "outputs.save_streams=true"]
 BIG = {"large", "xl", "trecs_workload"}
 LIBRARY = {"user_centric", "artist_centric", "threshold_2024", "no_recommender", "popularity_recommender",
            "oracle_recommender", "bpr_recommender", "exploration_boost", "adaptive_artists",

@@ -60,7 +60,7 @@ def test_indices_find_the_parameter_that_matters(method, n):
 
 
 def test_a_sensitivity_sweep_runs_and_writes_its_indices(tmp_path):
-    base = streamsim.load(None, listeners__count=200, artists__count=30, run__epochs=1)
+    base = streamsim.load(None, listeners__count=200, artists__count=30, run__epochs=1, run__burn_in_epochs=0)
     tables = streamsim.sweep(base, sample={"method": "morris", "n": 2, "seed": 1,
                                            "outputs": ["streams_per_listener"],
                                            "bounds": {"channels.search_popularity_exponent": [1.0, 3.0],

@@ -1,11 +1,8 @@
 """The steady-state check of issue 10.3 (benchmarks/stationarity.py).
 
-The slow test runs the check itself: the baseline with the schema's default burn-in, 3 seeds,
-shrunk to 1,000 listeners. On the seeds' mean the check passes only after 156 epochs
-(docs/studies/stationarity.md: the top-1 % share keeps rising and the effective number of
-artists keeps falling, more slowly each year), which is not the default, so the default stays 0
-and the test is a strict xfail: once a default that passes is set, it XPASSes, fails, and the
-marker must go. The fast tests check the drift arithmetic on a synthetic table.
+The slow test runs the check itself: the baseline with the schema's default burn-in
+(`run.burn_in_epochs`), 3 seeds, shrunk to 1,000 listeners, judged on the seeds' mean
+(docs/studies/stationarity.md). The fast tests check the drift arithmetic on a synthetic table.
 """
 
 from __future__ import annotations
@@ -61,8 +58,6 @@ def test_drift_refuses_a_run_shorter_than_burn_in_plus_epochs():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the check passes only after a 156-epoch burn-in "
-                                       "(docs/studies/stationarity.md); run.burn_in_epochs stays 0")
 def test_baseline_is_stationary_after_the_default_burn_in():
     """Every headline metric moves < 5 % between the first and last 8 recorded epochs (3 seeds)."""
     assert _stationarity().main(["--seeds", "1", "2", "3", "--listeners", "1000"]) == 0

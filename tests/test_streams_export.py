@@ -24,7 +24,8 @@ from streamsim.economics.tables import ArtistWindow, StreamTable, sum_by
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 4
 # Small, with many arrivals and churn, and bots above the artist-centric listener cap.
-SETS = ["listeners.count=300", "artists.count=40", f"run.epochs={EPOCHS}", "outputs.save_streams=true",
+SETS = ["listeners.count=300", "artists.count=40", f"run.epochs={EPOCHS}", "run.burn_in_epochs=0",
+        "outputs.save_streams=true",
         "listeners.arrival_rate=0.05", "listeners.churn_k0=-1", "fraud.bots=3", "fraud.streams_per_bot=300",
         "run.name=audit"]
 

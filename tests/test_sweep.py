@@ -32,6 +32,7 @@ seed = 11
 [set]
 "run.name" = "tiny"
 "run.epochs" = 3
+"run.burn_in_epochs" = 0
 "listeners.count" = 200
 "artists.count" = 40
 [grid]
@@ -166,7 +167,7 @@ def test_killed_sweep_resumes_and_matches(reference, tmp_path):
 
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
     path = tmp_path / "fail.toml"
-    path.write_text('replications = 1\n[set]\n"run.name" = "tiny"\n"run.epochs" = 2\n"artists.count" = 40\n'
+    path.write_text('replications = 1\n[set]\n"run.name" = "tiny"\n"run.epochs" = 2\n"run.burn_in_epochs" = 0\n"artists.count" = 40\n'
                     '[grid]\n"listeners.count" = [200, 201]\n', encoding="utf-8")
     monkeypatch.setenv(sweep.FAIL_ENV, "listeners.count=201")
     plan = sweep.plan(path)
@@ -193,6 +194,7 @@ summary_epochs = 2
 [set]
 "run.name" = "tiny"
 "run.epochs" = 3
+"run.burn_in_epochs" = 0
 "artists.count" = 40
 [grid]
 "listeners.count" = {counts}

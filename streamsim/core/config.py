@@ -51,7 +51,7 @@ class RunConfig(Section):
     seed: int = Field(20261125, ge=0, le=2**63 - 1, description="the one seed of the run (integer)")
     epochs: int = Field(52, ge=1, le=10_000,
                         description="epochs recorded after the burn-in (one epoch = one week)")
-    burn_in_epochs: int = Field(0, ge=0, le=10_000,
+    burn_in_epochs: int = Field(104, ge=0, le=10_000,
                                 description="epochs simulated first (recommender, artists and money all running) "
                                             "and flagged burn_in in the outputs; plots, summaries, sweep "
                                             "summaries and calibration leave them out")

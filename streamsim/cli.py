@@ -101,7 +101,8 @@ def validate(files: Annotated[list[Path], typer.Argument(help="scenario or sweep
 
         est = memory.describe(memory.estimate(scenario), memory.available_bytes())
         out.print(f"ok  {path}  ({scenario.run.name}: {scenario.listeners.count} listeners, "
-                  f"{scenario.artists.count} artists, {scenario.run.epochs} epochs; {est})",
+                  f"{scenario.artists.count} artists, {scenario.run.burn_in_epochs} burn-in + "
+                  f"{scenario.run.epochs} recorded epochs; {est})",
                   highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(2)

@@ -4,10 +4,12 @@ Each genre has ``editorial_playlists_per_genre`` playlists of at most ``editoria
 tracks. An editor ranks the genre's tracks by a score of standardised signals: popularity
 (log streams last epoch; for this epoch's releases, their artist's mean per track; log fame
 before any stream exists), growth (log streams last epoch over the epoch before), a noisy
-reading of quality (editors hear the music but do not see the truth), the artist's popularity
-(log of its mean streams per track last epoch: lists are built around the names listeners know), plus
-``editorial_major_bias`` for major-label tracks (label promotion). Each playlist has its own
-editor, so playlists of a genre overlap but differ.
+reading of quality (editors hear the music but do not see the truth), the artist's standing
+(lists are built around the names listeners know: its log fame, or with ``artist_signal =
+"streams"`` the log of its mean streams per track last epoch), plus ``editorial_major_bias`` for
+major-label tracks (label promotion). Editors pick from the tracks released within
+``editorial_window_epochs``. Each playlist has its own editor, so playlists of a genre overlap
+but differ.
 """
 
 from __future__ import annotations
@@ -105,20 +107,19 @@ class Editors:
         streams = _fit(track_streams_last, n)
         last = np.log1p(streams[tracks])
         prev = np.log1p(_fit(track_streams_prev, n)[tracks])
+        artist_of = catalog.artist[tracks]
+        fame = np.log(artists.fame[artist_of])
         if not last.any():
-            popularity, growth = np.log(artists.fame[catalog.artist[tracks]]), np.zeros(len(tracks))
-            artist_pop = popularity
+            popularity, growth, artist_pop = fame, np.zeros(len(tracks)), fame
         else:
-            if self.weights.artist_signal == "fame":
-                artist_pop = np.log(artists.fame[catalog.artist[tracks]])
-            else:
-                artist_pop = np.log1p(artist_mean_streams(catalog, streams, artists.n, epoch)[catalog.artist[tracks]])
+            # the artist's momentum: log of its mean streams per track last epoch
+            momentum = np.log1p(artist_mean_streams(catalog, streams, artists.n, epoch)[artist_of])
+            artist_pop = fame if self.weights.artist_signal == "fame" else momentum
             popularity, growth = last, last - prev
             # a release of this epoch has no streams yet: editors go by its artist's momentum
             fresh = catalog.release_epoch[tracks] >= epoch
-            popularity[fresh] = np.log1p(artist_mean_streams(catalog, streams, artists.n, epoch)
-                                         [catalog.artist[tracks[fresh]]])
-        major = artists.major[catalog.artist[tracks]].astype(np.float64)
+            popularity[fresh] = momentum[fresh]
+        major = artists.major[artist_of].astype(np.float64)
         quality = catalog.quality[tracks].astype(np.float64)
         items = np.empty((self.n_genres, self.per_genre, self.capacity), np.int32)
         for k in range(self.per_genre):

@@ -166,7 +166,6 @@ def test_editors_know_artists_by_fame_not_by_the_streams_their_lists_make():
     assert np.isin(tracks, after).any() and not np.isin(tracks, before).any()
 
 
-
 def test_editors_pick_from_the_window_of_recent_releases():
     """With editorial_window_epochs W, only tracks released in the last W epochs make the lists;
     with 0, the back catalog's hits do too."""

@@ -5,9 +5,11 @@
     .venv/bin/python benchmarks/scale.py --sizes 10000 --epochs 3 --set recommender.kind=popularity
 
 Each size is the baseline with listeners and artists scaled together (10,000 listeners per
-1,000 artists, as scenarios/baseline.toml, large.toml and xl.toml), run as its own process
-(`streamsim run` through studies.runner) so that its peak resident memory is its own. For each
-size the table gives the run manifest's seconds per phase divided by the epochs run, the same
+1,000 artists, as scenarios/baseline.toml, large.toml and xl.toml), without burn-in and
+without keeping the epoch's events (``outputs.keep_events = false``, as large and xl), run as
+its own process (a StreamingModel stepped epoch by epoch, each record's metrics collected as a
+run does: the "measures" column) so that its peak resident memory is its own. For each
+size the table gives the model's seconds per phase divided by the epochs run, the same
 for the steady epochs only (from the third on: epoch 0 fits an empty matrix and epoch 1 is
 the cold fit, and the first epoch of a process may compile numba kernels), the peak resident
 memory (getrusage of the child) and, between consecutive sizes, the exponent b of
@@ -34,25 +36,28 @@ SCENARIOS = {10_000: "baseline.toml", 100_000: "large.toml", 1_000_000: "xl.toml
 DEFAULT_EPOCHS = {10_000: 6, 100_000: 4, 1_000_000: 3}
 
 CHILD = r"""
-import json, resource, sys, tempfile, time
+import json, resource, sys, time
 from streamsim.core import config
-from streamsim.studies import runner
+from streamsim.measures.registry import collect
+from streamsim.measures.view import EpochView
+from streamsim.sim.model import StreamingModel
 path, sets = sys.argv[1], json.loads(sys.argv[2])
 scenario = config.load(path, sets)
-per_epoch = []
-last = {}
-def tick(model):
-    now = dict(model.timings)
+t0 = time.perf_counter()
+model = StreamingModel(scenario)
+setup = time.perf_counter() - t0
+per_epoch, last = [], {}
+for _ in range(scenario.run.total_epochs):
+    record = model.step()
+    start = time.perf_counter()
+    collect(EpochView(record, scenario))
+    now = {**model.timings, "measures": last.get("measures", 0.0) + time.perf_counter() - start}
     per_epoch.append({k: v - last.get(k, 0.0) for k, v in now.items()})
-    last.update(now)
+    last = now
     print(f"epoch {model.epoch - 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in per_epoch[-1].items()),
           file=sys.stderr, flush=True)
-with tempfile.TemporaryDirectory() as tmp:
-    t0 = time.perf_counter()
-    run_dir = runner.run(scenario, out_root=tmp, on_epoch=tick)
-    wall = time.perf_counter() - t0
-    seconds = runner.load_run(run_dir)["manifest"]["seconds"]
-print(json.dumps({"seconds": seconds, "per_epoch": per_epoch, "wall": wall,
+print(json.dumps({"seconds": {"setup": setup, **last}, "per_epoch": per_epoch,
+                  "wall": time.perf_counter() - t0,
                   "maxrss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 """
 
@@ -85,7 +90,8 @@ def run_size(n: int, epochs: int, sets: list[str], max_gb: float) -> dict | None
     import psutil
 
     scenario = ROOT / "scenarios" / SCENARIOS.get(n, "baseline.toml")
-    overrides = [f"listeners.count={n}", f"artists.count={max(n // 10, 1)}", f"run.epochs={epochs}", *sets]
+    overrides = [f"listeners.count={n}", f"artists.count={max(n // 10, 1)}", f"run.epochs={epochs}",
+                 "run.burn_in_epochs=0", "outputs.keep_events=false", *sets]
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(scenario), json.dumps(overrides)],
                             stdout=subprocess.PIPE, text=True, cwd=ROOT)
     watched = psutil.Process(proc.pid)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from streamsim.core.events import Events
 from streamsim.economics.tables import StreamTable
 from streamsim.measures.metrics import Consumption, ndcg_at_k, precision_at_k, unseen
 from streamsim.recommender import serving
@@ -70,11 +69,10 @@ class FixedOrder:
 
 def test_percentile_rank_is_over_unseen_items_and_unseen_streams():
     # listener 0 streams track 0 (trained on: a replay) and track 2 (new to the model)
-    ev = Events(listener=np.array([0, 0]), track=np.array([0, 2]), channel=np.zeros(2),
-                seconds=np.full(2, 200.0), utility=np.zeros(2), saved=np.zeros(2, bool))
+    table = StreamTable.from_events(np.array([0, 0]), np.array([0, 2]), np.ones(2, bool), np.zeros(2, bool),
+                                    np.zeros(5, np.int32), 5, np.full(2, 200.0))
     model = SimpleNamespace(
-        ledger=SimpleNamespace(events=ev, stream=np.ones(2, bool),
-                               track_streams_prev=np.array([50, 10, 40, 20, 30])),
+        ledger=SimpleNamespace(streams_table=lambda: table, track_streams_prev=np.array([50, 10, 40, 20, 30])),
         catalog=np.zeros(5), listeners=SimpleNamespace(is_bot=np.zeros(1, bool), n=1),
         recommender=FixedOrder([4, 3, 2, 1, 0]))
     seen = seen_matrix([(0, 0), (0, 4)], shape=(1, 5))

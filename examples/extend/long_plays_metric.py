@@ -15,6 +15,8 @@ from streamsim.measures.registry import metric
         doc="plays with seconds ≥ 0.9 · length / plays", group="Listeners")
 def long_play_share(view) -> float:
     events = view.record.events
+    if events is None:
+        raise ValueError("long_play_share reads each exposure: set outputs.keep_events = true")
     if len(events) == 0:
         return 0.0
     length = np.asarray(view.record.tracks.length_s)[events.track]

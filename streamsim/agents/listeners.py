@@ -54,14 +54,10 @@ def pad_csr(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
 
 
 @nb.njit(cache=True)
-def _tallies(listener, track, channel, seconds, utility, length, is_bot, n, n_channels, threshold_s):
-    """Per human listener and channel: plays, summed utility and early skips; per listener the
-    last track played past the early-skip window (-1 if none), in event order. An early skip ends
-    before the stream threshold and before the end of the track."""
-    plays = np.zeros((n, n_channels), np.int64)
-    util_sum = np.zeros((n, n_channels), np.float64)
-    early_n = np.zeros((n, n_channels), np.int64)
-    last = np.full(n, -1, np.int32)
+def _tally(listener, track, channel, seconds, utility, length, is_bot, threshold_s, plays, util_sum, early_n, last):
+    """Add, per human listener and channel, plays, summed utility and early skips (in place), and
+    set each listener's last track played past the early-skip window, in event order. An early
+    skip ends before the stream threshold and before the end of the track."""
     for i in range(len(listener)):
         lid = listener[i]
         if is_bot[lid]:
@@ -73,7 +69,6 @@ def _tallies(listener, track, channel, seconds, utility, length, is_bot, n, n_ch
             early_n[lid, c] += 1
         else:
             last[lid] = track[i]
-    return plays, util_sum, early_n, last
 
 
 @nb.njit(cache=True)
@@ -359,38 +354,76 @@ class ListenerPopulation(mesa.Agent):
             cols.append(chosen[good])
         return np.concatenate(rows), np.concatenate(cols)
 
-    def _update_library(self, ev: Events, catalog: Catalog) -> None:
-        """Affinity = decay * affinity + played fraction of every play of a saved track; a new
-        save starts at 2 (1 for saving it, 1 for the completed play that made it)."""
-        shape = (self.n, max(len(catalog), self._library.shape[1]))
+    # -- one epoch ------------------------------------------------------------------------------
+    def begin_epoch(self, catalog: Catalog) -> None:
+        """Open an epoch's listening: `absorb` then takes its exposures block by block, and
+        `update` closes the epoch."""
+        n, shape = self.n, (self.n, max(len(catalog), self._library.shape[1]))
+        self._plays_c = np.zeros((n, len(CHANNELS)), np.int64)
+        self._util_c = np.zeros((n, len(CHANNELS)), np.float64)
+        self._early_c = np.zeros((n, len(CHANNELS)), np.int64)
+        self._last = np.full(n, -1, np.int32)
         lib = pad_csr(self._library, shape)
-        lib = sp.csr_matrix((lib.data * np.float32(self.cfg.library_decay), lib.indices, lib.indptr), shape=shape)
-        if len(ev):
-            _add_played(lib.indptr, lib.indices, lib.data, ev.listener, ev.track, ev.seconds,
-                        catalog.length_s, self.is_bot)
-            keep = ev.saved & ~self.is_bot[ev.listener]
-            if keep.any():
-                saves = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (ev.listener[keep], ev.track[keep])),
-                                      shape=shape)
-                saves.data[:] = 2.0
-                lib = (lib + saves).tocsr()
+        # affinity = decay * affinity, then every play of a saved track adds its played fraction
+        self._next_library = sp.csr_matrix((lib.data * np.float32(self.cfg.library_decay), lib.indices,
+                                            lib.indptr), shape=shape)
+        self._saves: list[tuple[np.ndarray, np.ndarray]] = []
+        self._absorbed = 0
+
+    def absorb(self, ev: Events, catalog: Catalog) -> None:
+        """Take one block of the open epoch's exposures (blocks of whole listeners, in any order)."""
+        if not len(ev):
+            return
+        self._absorbed += len(ev)
+        _tally(ev.listener, ev.track, ev.channel, ev.seconds, ev.utility, catalog.length_s, self.is_bot,
+               self.cfg.behaviour.stream_threshold_s, self._plays_c, self._util_c, self._early_c, self._last)
+        lib = self._next_library
+        _add_played(lib.indptr, lib.indices, lib.data, ev.listener, ev.track, ev.seconds,
+                    catalog.length_s, self.is_bot)
+        keep = ev.saved & ~self.is_bot[ev.listener]
+        if keep.any():
+            self._saves.append((ev.listener[keep], ev.track[keep]))
+        if self.cfg.choice == "slate_argmax":
+            shape = (self.n, max(len(catalog), self._consumed.shape[1]))
+            human = ~self.is_bot[ev.listener]
+            new = sp.csr_matrix((np.ones(int(human.sum()), bool), (ev.listener[human], ev.track[human])),
+                                shape=shape)
+            self._consumed = (pad_csr(self._consumed, shape) + new).astype(bool).tocsr()
+
+    def _finish_library(self) -> None:
+        """A new save starts at 2 (1 for saving it, 1 for the completed play that made it)."""
+        lib = self._next_library
+        if not self._absorbed and self._library.shape[0] == self.n:
+            return                      # nobody listened: affinities do not decay
+        if self._saves:
+            lis = np.concatenate([s[0] for s in self._saves])
+            trk = np.concatenate([s[1] for s in self._saves])
+            saves = sp.csr_matrix((np.ones(len(lis), np.float32), (lis, trk)), shape=lib.shape)
+            saves.data[:] = 2.0
+            lib = (lib + saves).tocsr()
         lib.sort_indices()
         self._library = lib
 
-    # -- one epoch ------------------------------------------------------------------------------
-    def update(self, events: Events, catalog: Catalog, epoch: int, rng: np.random.Generator) -> tuple[int, int]:
+    def update(self, events: Events | None, catalog: Catalog, epoch: int,
+               rng: np.random.Generator) -> tuple[int, int]:
         """Satisfaction, libraries, churn, tiers, taste drift, engagement and arrivals after an
         epoch of listening.
 
+        Args:
+            events: the epoch's exposures, or None when they were given block by block to
+                `absorb` after `begin_epoch` (the engine's way).
+            catalog: the tracks.
+            epoch: the epoch that was listened to.
+            rng: this phase's random stream.
         Returns:
             (new listeners, churned listeners).
         """
+        if events is not None:
+            self.begin_epoch(catalog)
+            self.absorb(events, catalog)
         cfg = self.cfg
-        ev = events
         n = self.n
-        plays_c, util_c, early_c, last = _tallies(ev.listener, ev.track, ev.channel, ev.seconds, ev.utility,
-                                                  catalog.length_s, self.is_bot, n, len(CHANNELS),
-                                                  cfg.behaviour.stream_threshold_s)
+        plays_c, util_c, early_c, last = self._plays_c, self._util_c, self._early_c, self._last
         plays = plays_c.sum(axis=1)
         heard = plays > 0
         x = (util_c.sum(axis=1)[heard] - cfg.skip_frustration * early_c.sum(axis=1)[heard]) / plays[heard]
@@ -402,15 +435,8 @@ class ListenerPopulation(mesa.Agent):
         self.plays_total += plays
         has = last >= 0
         self.last_track[has] = last[has]
-
-        if len(ev) or self._library.shape[0] < n:
-            self._update_library(ev, catalog)
-        if cfg.choice == "slate_argmax" and len(ev):
-            shape = (n, max(len(catalog), self._consumed.shape[1]))
-            human = ~self.is_bot[ev.listener]
-            new = sp.csr_matrix((np.ones(int(human.sum()), bool), (ev.listener[human], ev.track[human])),
-                                shape=shape)
-            self._consumed = (pad_csr(self._consumed, shape) + new).astype(bool).tocsr()
+        self._finish_library()
+        del self._plays_c, self._util_c, self._early_c, self._last, self._next_library, self._saves
 
         humans = self.active & ~self.is_bot
         hazard = _sigmoid(cfg.churn_k0 - cfg.churn_k1 * self.satisfaction.astype(np.float64))

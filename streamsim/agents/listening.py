@@ -19,6 +19,7 @@ their slot are simulated again with the exact size, and the slots are compacted.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numba as nb
 import numpy as np
@@ -35,7 +36,7 @@ LIBRARY, PERSONALISED, RADIO, EDITORIAL, SEARCH, CONTEXT = (int(c) for c in Chan
 MAX_FAILED_DRAWS = 64        # consecutive draws that found no playable track end a listener's epoch
 SLOT_SECONDS = 60.0          # slot size: one exposure per this many budget seconds (plus SLOT_EXTRA)
 SLOT_EXTRA = 16
-BLOCK = 262_144              # listeners per kernel call (bounds the slot memory)
+BLOCK = 65_536               # listeners per kernel call: bounds the slot memory and the events in flight
 CHUNK = 256                  # listeners per scheduling chunk of the parallel loop
 
 # indices into the params vector handed to the kernel; P_STAY is the first of six (one per channel)
@@ -453,8 +454,10 @@ def drop_known_saves(saved: np.ndarray, listener: np.ndarray, track: np.ndarray,
         _drop_known(saved, listener, track, library.indptr, library.items)
 
 
-def listen(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int, seed: int) -> Events:
-    """All exposures of one epoch for the listeners the slates serve.
+def listen_blocks(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int,
+                  seed: int) -> Iterator[Events]:
+    """The exposures of one epoch, a block of whole listeners at a time (``BLOCK`` listeners,
+    in increasing id), so that no reader needs the whole epoch in memory.
 
     Args:
         listeners: the ListenerPopulation (taste, budget, attention, region, filters, genres).
@@ -463,21 +466,28 @@ def listen(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int, 
         scenario: behaviour parameters and the choice mode.
         epoch: the epoch number (part of every listener's random-stream key).
         seed: the run's kernel seed (the other part).
-    Returns:
-        Events ordered by listener id, then by time within the epoch.
+    Yields:
+        Events ordered by listener id, then by time within the epoch. A listener's exposures
+        depend on the seed, the epoch and its id only, never on the blocks.
     """
     if scenario.listeners.choice == "slate_argmax":
-        return listen_argmax(listeners, slates, catalog, scenario)
+        yield listen_argmax(listeners, slates, catalog, scenario)
+        return
     lids = np.asarray(slates.listeners, np.int64)
     if len(lids) == 0 or len(catalog) == 0:
-        return Events.empty()
+        return
     params = kernel_params(scenario)
     T = len(catalog)
     popularity = slates.popularity if slates.popularity is not None else np.zeros(T, np.float32)
     next_track = slates.next_track if slates.next_track is not None else np.full(T, -1, np.int32)
     rows = pack_tracks(catalog, popularity, next_track, slates.neighbour_row)
-    parts = [_run_block(lids[s:s + BLOCK], listeners, slates, rows, params, int(seed), int(epoch))
-             for s in range(0, len(lids), BLOCK)]
+    for s in range(0, len(lids), BLOCK):
+        yield _run_block(lids[s:s + BLOCK], listeners, slates, rows, params, int(seed), int(epoch))
+
+
+def listen(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int, seed: int) -> Events:
+    """All exposures of one epoch at once (:func:`listen_blocks`, concatenated)."""
+    parts = list(listen_blocks(listeners, slates, catalog, scenario, epoch, seed))
     return parts[0] if len(parts) == 1 else Events.concat(parts)
 
 

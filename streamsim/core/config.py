@@ -680,6 +680,10 @@ class OutputsConfig(Section):
     save_streams: bool = Field(False, description="also write streams, listeners, tracks and settlement .parquet "
                                                  "(the inputs of every payout rule, to audit them)")
     artists_table: bool = Field(True, description="write artists.parquet")
+    keep_events: bool = Field(True, description="keep each epoch's exposures whole on its record (record.events) for "
+                                               "observers and custom metrics; false streams the epoch in blocks "
+                                               "and keeps only their sums (the built-in metrics read those either "
+                                               "way), which a run of millions of listeners needs to fit in memory")
 
 
 class Scenario(Section):

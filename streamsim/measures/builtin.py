@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from streamsim.core.codes import CHANNELS, Channel
-from streamsim.core.units import SKIP_WINDOWS_S
 from streamsim.economics.rules import unpaid
 from streamsim.measures.metrics import (_rows, _safe_div, activity_mainstream_rho, gini, individual_diversity,
                                         jaccard_mean, ndcg_at_k, precision_at_k, regret, shannon_effective,
@@ -27,14 +26,6 @@ REACH = "Small-artist reach"
 HOMOGENEITY = "Homogeneity"
 LISTENERS = "Listeners"
 RECOMMENDER = "Recommender"
-
-
-def _skipped(v: EpochView) -> np.ndarray:
-    return ~np.asarray(v.record.completed, bool)
-
-
-def _seconds(v: EpochView) -> np.ndarray:
-    return np.asarray(v.record.events.seconds)
 
 
 # -- population and activity -------------------------------------------------------------------
@@ -97,19 +88,19 @@ def _streams(v: EpochView) -> float:
 @metric("skip_share_5s", "share of plays (0-1)", "plays ended within 5 s",
         "not completed and seconds < 5 (C1)", ACTIVITY, headline=True)
 def _skip5(v: EpochView) -> float:
-    return _safe_div(np.sum(_skipped(v) & (_seconds(v) < SKIP_WINDOWS_S[0])), v.plays)
+    return _safe_div(v.tally.skipped_within[0], v.plays)
 
 
 @metric("skip_share_30s", "share of plays (0-1)", "plays ended within 30 s",
         "not completed and seconds < 30", ACTIVITY, headline=True)
 def _skip30(v: EpochView) -> float:
-    return _safe_div(np.sum(_skipped(v) & (_seconds(v) < SKIP_WINDOWS_S[1])), v.plays)
+    return _safe_div(v.tally.skipped_within[1], v.plays)
 
 
 @metric("skip_share_before_end", "share of plays (0-1)", "plays ended before the end", "not completed",
         ACTIVITY, headline=True)
 def _skip_end(v: EpochView) -> float:
-    return _safe_div(np.sum(_skipped(v)), v.plays)
+    return _safe_div(v.tally.skipped, v.plays)
 
 
 @metric("streams_per_listener", "streams per week", "streams per active listener", "streams / L0 (C2)",
@@ -125,9 +116,7 @@ def _artists_per_listener(v: EpochView) -> float:
 
 
 def _channel_share(v: EpochView, channel: str) -> float:
-    stream = np.asarray(v.record.stream, bool)
-    counts = np.bincount(np.asarray(v.record.events.channel, np.int64)[stream], minlength=len(CHANNELS))
-    return _safe_div(counts[CHANNELS.index(channel)], v.streams)
+    return _safe_div(v.tally.channel_streams[CHANNELS.index(channel)], v.streams)
 
 
 family("channel_share", lambda: [(c, c) for c in CHANNELS], ACTIVITY, [
@@ -388,7 +377,7 @@ def _hit_dispersion(v: EpochView) -> float:
 @metric("mean_true_utility", "utility (model units)", "mean true utility", "mean realised true utility over plays",
         LISTENERS, headline=True)
 def _mean_utility(v: EpochView) -> float:
-    return float(np.mean(v.record.events.utility, dtype=np.float64)) if v.plays else 0.0
+    return v.tally.mean_utility
 
 
 @metric("satisfaction_mean", "satisfaction (utility units)", "mean satisfaction",

@@ -14,6 +14,7 @@ from streamsim.economics.splits import net_shares
 from streamsim.economics.tables import distinct_counts, sum_by
 from streamsim.measures.metrics import Consumption, random_pairs, taste_pairs
 from streamsim.sim.record import EpochRecord
+from streamsim.sim.tally import Tally
 
 DECILES = 10
 """Popularity deciles, and the top tenth of tracks that makes the hits."""
@@ -70,12 +71,20 @@ class EpochView:
         return len(self.record.listeners.active)
 
     @cached_property
+    def tally(self) -> Tally:
+        """The epoch's exposures summed (the record's tally, or its events summed)."""
+        r = self.record
+        if r.tally is not None:
+            return r.tally
+        return Tally.of(r.events, r.stream, r.completed, r.tracks.artist, r.listeners.is_bot, self.n_artists)
+
+    @cached_property
     def plays(self) -> int:
-        return len(self.record.events)
+        return self.tally.plays
 
     @cached_property
     def streams(self) -> int:
-        return int(np.asarray(self.record.stream, bool).sum())
+        return self.tally.streams
 
     @cached_property
     def active(self) -> int:
@@ -145,9 +154,8 @@ class EpochView:
     @cached_property
     def impressions(self) -> np.ndarray:
         """Exposures of each artist's tracks this epoch."""
-        track_artist = np.asarray(self.record.tracks.artist)
-        return np.bincount(track_artist[self.record.events.track], minlength=self.n_artists)[
-            : self.n_artists].astype(np.int64)
+        plays = self.tally.artist_plays[: self.n_artists]
+        return np.concatenate([plays, np.zeros(self.n_artists - len(plays), np.int64)])
 
     def artist_payout(self, rule: str) -> np.ndarray:
         """Payout of each artist under ``rule`` this epoch (USD)."""

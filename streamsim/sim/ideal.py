@@ -21,13 +21,6 @@ def ideal_scenario(scenario: Scenario) -> Scenario:
                                "outputs.artists_table": False})
 
 
-def mean_utility(model) -> float:
-    """Mean true utility of the last epoch's human plays of a model (0.0 if none)."""
-    ev = model.ledger.events
-    human = ~model.listeners.is_bot[ev.listener]
-    return float(np.mean(ev.utility[human], dtype=np.float64)) if human.any() else 0.0
-
-
 class IdealArm:
     """The shadow ideal run beside a measured run.
 
@@ -48,4 +41,4 @@ class IdealArm:
         T = len(model.catalog)
         return IdealComparison(model.listeners.consumed_csr(T).copy(), self.shadow.listeners.consumed_csr(T).copy(),
                                None if vectors is None else np.array(vectors, copy=True),
-                               mean_utility(model), mean_utility(self.shadow))
+                               model.tally.human_mean_utility, self.shadow.tally.human_mean_utility)

@@ -315,9 +315,15 @@ class Ledger:
             return z, z, np.zeros(0, np.float32), z, z, np.zeros(0)
         if len(parts) == 1:
             return parts[0]
-        cols = [np.concatenate([p[c] for p in parts]) for c in range(6)]
-        lis = cols[0]
         ordered = all(len(a[0]) == 0 or len(b[0]) == 0 or a[0][-1] < b[0][0] for a, b in zip(parts, parts[1:]))
+        parts = [list(p) for p in parts]
+        self._pairs = []
+        cols = []
+        for c in range(6):             # column by column, each block's copy let go once joined
+            cols.append(np.concatenate([p[c] for p in parts]))
+            for p in parts:
+                p[c] = None
+        lis = cols[0]
         if ordered and np.all(lis[1:] >= lis[:-1]):
             return tuple(cols)                 # listener blocks in order: already unique and sorted
         return aggregate_pairs(*cols, self._n_listeners)

@@ -67,7 +67,7 @@ class Coefficients:
                                      "spare 25 % is never written, so never resident")
     slot_seconds: float = _c(60.0, "s", "budget seconds per slot (agents/listening.py SLOT_SECONDS)")
     slot_extra: float = _c(16.0, "slots/listener", "extra slots per listener (agents/listening.py SLOT_EXTRA)")
-    slot_block: float = _c(262_144, "listeners", "listeners per kernel call (agents/listening.py BLOCK)")
+    slot_block: float = _c(65_536, "listeners", "listeners per kernel call (agents/listening.py BLOCK)")
     exposure: float = _c(28.0, "B/exposure", "an epoch's exposures at any size: the events the ledger keeps "
                                              "(18 B) and derives (6 B), and the share of the peak phase's "
                                              "temporaries the allocator returns; fitted")
@@ -78,6 +78,9 @@ class Coefficients:
                                                               "up to 32 MiB (its largest mmap threshold): "
                                                               "4-byte columns of more exposures are mmapped "
                                                               "and returned to the system when freed")
+    epoch_pair: float = _c(28.0, "B/pair", "a (listener, track) pair of the epoch before it is merged into the "
+                                           "matrices: listener, track, signal, streams and sought (4 B each) "
+                                           "and streamed seconds (8 B); held whole when the events are not")
     seconds_per_exposure: float = _c(124.0, "s", "budget an exposure uses on average (skips short, "
                                                  "completions long); baseline")
     pairs_per_exposure: float = _c(0.23, "pairs/exposure", "interaction pairs after one epoch; baseline")
@@ -184,9 +187,19 @@ def estimate(sc: Scenario, co: Coefficients = COEFFICIENTS) -> MemoryEstimate:
         "interactions": s.pairs * co.pair + s.heard_pairs * co.heard_pair,
         "threshold_window": s.tracks * co.streamed_track_share * window * co.window_track,
         "kernel_slots": s.slots * co.slot,
-        "exposures": s.exposures * co.exposure + min(s.exposures, co.heap_exposures) * co.exposure_heap,
+        "exposures": _exposures(s, sc.outputs.keep_events, co),
     }
     return MemoryEstimate(s, parts)
+
+
+def _exposures(s: Sizes, keep_events: bool, co: Coefficients) -> float:
+    """An epoch's exposures: all of them kept, or a block of listeners' in flight and the
+    epoch's (listener, track) pairs (docs/MODEL.md, "Memory")."""
+    if keep_events:
+        return s.exposures * co.exposure + min(s.exposures, co.heap_exposures) * co.exposure_heap
+    block = s.exposures * min(co.slot_block / max(s.active_listeners, 1.0), 1.0)
+    return (block * co.exposure + min(block, co.heap_exposures) * co.exposure_heap
+            + co.heard_per_exposure * s.exposures * co.epoch_pair)
 
 
 def _parse_bytes(text: str) -> int:

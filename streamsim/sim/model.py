@@ -9,6 +9,7 @@ in ``agents``, learning in ``recommender``, money in ``economics``. Each step re
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -24,10 +25,9 @@ from streamsim.agents.channels import build_slates
 from streamsim.agents.editors import Editors
 from streamsim.agents.fraud import StreamFarm
 from streamsim.agents.listeners import ListenerPopulation
-from streamsim.agents.listening import listen
+from streamsim.agents.listening import listen_blocks
 from streamsim.agents.world import World
 from streamsim.core.config import Scenario
-from streamsim.core.events import Events
 from streamsim.economics import revenue as money
 from streamsim.economics.rules import settle_all
 from streamsim.economics.splits import net_shares
@@ -36,6 +36,7 @@ from streamsim.sim.evaluation import oracle_evaluation
 from streamsim.sim.ideal import IdealArm
 from streamsim.sim.ledger import Ledger
 from streamsim.sim.record import Artists, EpochRecord, Listeners, Served, Tracks
+from streamsim.sim.tally import Tally
 from streamsim.sim.seeds import phase_rng
 
 
@@ -87,6 +88,7 @@ class StreamingModel(mesa.Model):
         self.ledger.extend(self.listeners.n, len(self.catalog))
         self._served = Served.none(scenario.channels.slate_size)
         self._record: EpochRecord | None = None
+        self.tally = Tally()     # the last epoch's exposures, summed
         self.ideal = IdealArm(type(self), scenario, n_threads) if scenario.metrics.chaney else None
         # Mesa replaces step() by a wrapper that advances its clock and returns nothing; wrap
         # that once more so that step() hands back the epoch's record.
@@ -151,14 +153,7 @@ class StreamingModel(mesa.Model):
             # before anyone listens: the oracle sees exactly what the served slates saw
             oracle_users, oracle_utility, served_utility = oracle_evaluation(self, slates, metric_seed)
             slates.exclude = None   # listeners x tracks heard: large, and not needed while listening
-        with self._phase("listen"):
-            events = listen(self.listeners, slates, self.catalog, sc, t, self._kernel_seed)
-            if self.farm is not None:
-                events = Events.concat([events, self.farm.stream(self.bot_ids, t, rng("farm"))])
-        with self._phase("ledger"):
-            self.ledger.record(events, self.catalog, self.listeners.n, t)
-            if self.recommender is not None:
-                self.recommender.observe(events.track, self.ledger.completed)
+        tally = self.tally = self._listen(slates, t, rng("farm"))
         with self._phase("payouts"):
             settled_active = self.listeners.active.copy()   # churn and arrivals come after settlement
             ad_weight = self.listeners.ad_weight()
@@ -183,11 +178,13 @@ class StreamingModel(mesa.Model):
             self.artists.respond(t)
             self.artists.exit(t, rng("adapt"))
         with self._phase("update"):
-            arrivals, churned = self.listeners.update(events, self.catalog, t, rng("update"))
+            arrivals, churned = self.listeners.update(None, self.catalog, t, rng("update"))
         with self._phase("metrics"):
+            keep = sc.outputs.keep_events
             served = Served(slates.personalised_users, slates.personalised_items, matrix)
             record = EpochRecord(
-                epoch=t, events=events, stream=self.ledger.stream, completed=self.ledger.completed,
+                epoch=t, events=self.ledger.events if keep else None, stream=self.ledger.stream if keep else None,
+                completed=self.ledger.completed if keep else None, tally=tally,
                 table=table, settlement=settlement, revenue=revenue, settled_active=settled_active,
                 pool=pool, scale=scale, trailing_streams=trailing, history_epochs=history,
                 artist_window=artist_window, ad_weight=ad_weight, settled_premium=settled_premium,
@@ -200,6 +197,35 @@ class StreamingModel(mesa.Model):
                 ideal=self.ideal.step(self) if self.ideal is not None else None)
             self._served = served
         return record
+
+    def _listen(self, slates, t: int, farm_rng: np.random.Generator) -> Tally:
+        """The epoch's listening, a block of listeners at a time: each block goes to the ledger,
+        the recommender's online feedback, the listeners' tallies and the epoch's tally, and is
+        then dropped (unless ``outputs.keep_events``). The stream farm's plays come last."""
+        sc = self.config
+        n_listeners, n_artists = self.listeners.n, self.artists.n
+        tally = Tally()
+        self.ledger.begin(self.catalog, n_listeners, t, keep_events=sc.outputs.keep_events)
+        self.listeners.begin_epoch(self.catalog)
+        blocks = listen_blocks(self.listeners, slates, self.catalog, sc, t, self._kernel_seed)
+        if self.farm is not None:
+            blocks = itertools.chain(blocks, [self.farm.stream(self.bot_ids, t, farm_rng)])
+        while True:
+            with self._phase("listen"):
+                block = next(blocks, None)
+            if block is None:
+                break
+            with self._phase("ledger"):
+                derived = self.ledger.add(block)
+                if self.recommender is not None:
+                    self.recommender.observe(block.track, derived.completed)
+                tally.add(block, derived.stream, derived.completed, derived.artist, self.listeners.is_bot,
+                          n_artists)
+            with self._phase("update"):
+                self.listeners.absorb(block, self.catalog)
+        with self._phase("ledger"):
+            self.ledger.finish()
+        return tally
 
     def _tracks(self) -> Tracks:
         cat = self.catalog

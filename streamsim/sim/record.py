@@ -17,6 +17,7 @@ from streamsim.core.events import Events
 from streamsim.economics.revenue import Scale
 from streamsim.economics.tables import ArtistWindow
 from streamsim.economics.tables import StreamTable
+from streamsim.sim.tally import Tally
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,10 @@ class EpochRecord:
 
     Attributes:
         epoch: the epoch (week) number.
-        events: every exposure, in listener order (bots' plays last).
+        events: every exposure, in listener order (bots' plays last); None when the run does not
+            keep them (``outputs.keep_events = false``): read ``tally`` instead.
         stream, completed: per exposure, a royalty-bearing stream (seconds >= the stream
-            threshold) and played to the end (seconds >= the track's length).
+            threshold) and played to the end (seconds >= the track's length); None with ``events``.
         table: the streams per (listener, track) that every payout rule settled.
         settlement: {rule: float64[T]} payout per track under every registered rule.
         revenue: float64[L0] gross revenue this epoch of each listener who existed when the epoch
@@ -135,12 +137,14 @@ class EpochRecord:
             over the one drawn at arrival; ``economics.revenue.listener_revenue``), None = 1.
         settled_premium: bool[L0] each listener's plan at settlement (this epoch's upgrades and
             downgrades come after), None = ``listeners.premium``.
+        tally: the epoch's exposures summed block by block (``streamsim.sim.tally``), what the
+            built-in metrics read; None in hand-made records, whose ``events`` are summed instead.
     """
 
     epoch: int
-    events: Events
-    stream: np.ndarray
-    completed: np.ndarray
+    events: Events | None
+    stream: np.ndarray | None
+    completed: np.ndarray | None
     table: StreamTable
     settlement: dict[str, np.ndarray]
     revenue: np.ndarray
@@ -168,3 +172,4 @@ class EpochRecord:
     artist_window: ArtistWindow | None = None
     ad_weight: np.ndarray | None = None
     settled_premium: np.ndarray | None = None
+    tally: Tally | None = None

@@ -65,16 +65,17 @@ class Tally:
         if not self.catalog_start:
             self.catalog_start = n_tracks - len(record.new_tracks)
         self.catalog_end = n_tracks
-        ev = record.events
-        s = record.stream & ~lis.is_bot[ev.listener]
-        per_listener = np.bincount(ev.listener[s], minlength=len(lis.active))[lis.active]
-        self.streams_per_listener.append(per_listener)
-        artist = tracks.artist[ev.track[s]]
-        self.artist_streams = _add(self.artist_streams, np.bincount(artist, minlength=len(record.artists.tier)))
-        self.track_streams = _add(self.track_streams, np.bincount(ev.track[s], minlength=n_tracks))
-        age = record.epoch - tracks.release_epoch[ev.track[s]]
-        self.old_streams += int(np.sum(age > EPOCHS_PER_YEAR))
-        self.all_streams += int(s.sum())
+        t = record.table
+        human = ~lis.is_bot[t.listener]
+        listener, track, streams = t.listener[human], t.track[human], t.streams[human]
+        self.streams_per_listener.append(np.bincount(listener, weights=streams, minlength=len(lis.active))[lis.active])
+        artist = tracks.artist[track]
+        self.artist_streams = _add(self.artist_streams, np.bincount(artist, weights=streams,
+                                                                    minlength=len(record.artists.tier)))
+        self.track_streams = _add(self.track_streams, np.bincount(track, weights=streams, minlength=n_tracks))
+        age = record.epoch - tracks.release_epoch[track]
+        self.old_streams += int(streams[age > EPOCHS_PER_YEAR].sum())
+        self.all_streams += int(streams.sum())
         self.scale = record.scale.track
         self.trained = record.served.trained
 
@@ -101,23 +102,24 @@ def percentile_ranks(model, seen: sp.spmatrix | None = None, n_users: int = 500)
     """
     led = model.ledger
     n_tracks = len(model.catalog)
-    ev = led.events
-    s = led.stream & ~model.listeners.is_bot[ev.listener]
+    t = led.streams_table()
+    s = ~model.listeners.is_bot[t.listener]
     known = _padded(sp.csr_matrix((model.listeners.n, n_tracks), dtype=bool) if seen is None else seen,
                     model.listeners.n, n_tracks)
-    s[s] = ~np.asarray(known[ev.listener[s], ev.track[s]], bool).ravel()     # held out and unseen
-    users = np.unique(ev.listener[s])
+    s[s] = ~np.asarray(known[t.listener[s], t.track[s]], bool).ravel()     # held out and unseen
+    users = np.unique(t.listener[s])
     if len(users) == 0:
         return {}
     rng = np.random.default_rng(0)
     users = np.sort(rng.choice(users, size=min(n_users, len(users)), replace=False)).astype(np.int32)
-    mask = np.isin(ev.listener, users) & s
-    row = np.searchsorted(users, ev.listener[mask])
-    track = ev.track[mask]
-    per_user = np.bincount(row, minlength=len(users))
+    mask = np.isin(t.listener, users) & s
+    row = np.searchsorted(users, t.listener[mask])
+    track = t.track[mask]
+    streams = t.streams[mask]
+    per_user = np.bincount(row, weights=streams, minlength=len(users))
 
     def mean_rank(rank_of_stream: np.ndarray) -> float:
-        return float(np.mean(np.bincount(row, weights=rank_of_stream, minlength=len(users)) / per_user))
+        return float(np.mean(np.bincount(row, weights=rank_of_stream * streams, minlength=len(users)) / per_user))
 
     candidate = np.ones((len(users), n_tracks), bool)      # the items each ranking orders
     r, c = known[users].nonzero()

@@ -125,6 +125,44 @@ def _merge(indptr, indices, data, scale, p_ptr, p_idx, p_val, replace, keep_from
     return counts, out_idx, out_val
 
 
+@nb.njit(cache=True)
+def _derive(listener, track, channel, seconds, length_s, track_artist, threshold_s, skip_signal, sought_channel,
+            track_streams, track_plays, track_early_skips, listener_plays):
+    """One pass over a chunk of exposures: each one's stream and completion flags, artist, the
+    matrix signal (the played fraction, or ``skip_signal`` for an early skip), sought stream
+    flag and streamed seconds; the per-track and per-listener tallies are added in place."""
+    n = len(track)
+    stream = np.empty(n, np.bool_)
+    completed = np.empty(n, np.bool_)
+    artist = np.empty(n, np.int32)
+    signal = np.empty(n, np.float32)
+    sought = np.empty(n, np.int8)
+    streamed = np.empty(n, np.float64)
+    for i in range(n):
+        t = track[i]
+        s = seconds[i]
+        length = length_s[t]
+        st = s >= threshold_s
+        done = s >= length
+        stream[i] = st
+        completed[i] = done
+        artist[i] = track_artist[t]
+        track_plays[t] += 1
+        listener_plays[listener[i]] += 1
+        if st:
+            track_streams[t] += 1
+            streamed[i] = s
+        else:
+            streamed[i] = 0.0
+        if not st and not done:
+            track_early_skips[t] += 1
+            signal[i] = skip_signal
+        else:
+            signal[i] = min(s / max(length, np.float32(1.0)), np.float32(1.0))
+        sought[i] = 1 if st and sought_channel[channel[i]] else 0
+    return stream, completed, artist, signal, sought, streamed
+
+
 def merge_pairs(m: sp.csr_matrix, n_rows: int, p_listener: np.ndarray, p_track: np.ndarray,
                 p_value: np.ndarray, scale: float, replace: bool, keep_from: float,
                 shape: tuple[int, int]) -> sp.csr_matrix:
@@ -250,23 +288,17 @@ class Ledger:
         """
         if not self._open:
             raise RuntimeError("Ledger.add: no open epoch (call begin first)")
-        cat, n_t = self._catalog, self._n_tracks
-        length = cat.length_s[events.track]
-        stream = events.seconds >= self.threshold_s
-        completed = events.seconds >= length
-        derived = Derived(stream, completed, cat.artist[events.track])
+        cat = self._catalog
+        sought_channel = np.zeros(max(int(events.channel.max(initial=0)), max(SOUGHT)) + 1, np.bool_)
+        sought_channel[list(SOUGHT)] = True
+        stream, completed, artist, signal, sought, seconds = _derive(
+            events.listener, events.track, events.channel, events.seconds, cat.length_s, cat.artist,
+            np.float32(self.threshold_s), np.float32(self.skip_signal), sought_channel,
+            self.track_streams_last, self.track_plays_last, self.track_early_skips_last, self.listener_plays_total)
+        derived = Derived(stream, completed, artist)
         self.n_exposures += len(events)
-        self.track_streams_last += np.bincount(events.track[stream], minlength=n_t)
-        self.track_plays_last += np.bincount(events.track, minlength=n_t)
-        early = (events.seconds < self.threshold_s) & ~completed
-        self.track_early_skips_last += np.bincount(events.track[early], minlength=n_t)
-        self.listener_plays_total += np.bincount(events.listener, minlength=self._n_listeners)
-        signal = np.where(early, np.float32(self.skip_signal),
-                          np.minimum(events.seconds / np.maximum(length, np.float32(1.0)), 1.0)).astype(np.float32)
-        sought = stream & np.isin(events.channel, SOUGHT)
-        seconds = np.where(stream, events.seconds, 0).astype(np.float64)
         self._pairs.append(aggregate_pairs(events.listener, events.track, signal, stream.view(np.int8),
-                                            sought.view(np.int8), seconds, self._n_listeners))
+                                            sought, seconds, self._n_listeners))
         if self._keep:
             self._chunks.append((events, derived))
         return derived
@@ -282,8 +314,8 @@ class Ledger:
         lis, trk, sig, streams, sought, seconds = self._epoch_pairs()
         shape = (n_l, n_t)
         nz = sig != 0
-        self.touched_listeners = np.unique(lis[nz])
-        self.touched_tracks = np.unique(trk[nz])
+        self.touched_listeners = np.flatnonzero(np.bincount(lis[nz], minlength=n_l)).astype(lis.dtype)
+        self.touched_tracks = np.flatnonzero(np.bincount(trk[nz], minlength=n_t)).astype(trk.dtype)
         self._R = merge_pairs(pad_rows(self._R, shape), n_l, lis[nz], trk[nz], sig[nz],
                               self.decay, False, self.prune_below, shape)
         heard_value = np.full(len(lis), epoch + 1, np.uint16)

@@ -10,11 +10,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba as nb
 import numpy as np
 
 from streamsim.core.codes import CHANNELS
 from streamsim.core.events import Events
 from streamsim.core.units import SKIP_WINDOWS_S
+
+
+@nb.njit(cache=True)
+def _count(listener, channel, seconds, utility, stream, completed, artist, is_bot, windows,
+           channel_plays, channel_streams, skipped_within, artist_plays):
+    """One pass over a block: the counts are added in place, the sums returned (float64, in
+    event order)."""
+    streams = 0
+    skipped = 0
+    total = 0.0
+    human_plays = 0
+    human_total = 0.0
+    for i in range(len(listener)):
+        c = channel[i]
+        u = np.float64(utility[i])
+        channel_plays[c] += 1
+        artist_plays[artist[i]] += 1
+        total += u
+        if stream[i]:
+            streams += 1
+            channel_streams[c] += 1
+        if not completed[i]:
+            skipped += 1
+            for w in range(len(windows)):
+                if seconds[i] < windows[w]:
+                    skipped_within[w] += 1
+        if not is_bot[listener[i]]:
+            human_plays += 1
+            human_total += u
+    return streams, skipped, total, human_plays, human_total
 
 
 def _zeros(n: int = 0) -> np.ndarray:
@@ -50,24 +81,23 @@ class Tally:
     def add(self, events: Events, stream: np.ndarray, completed: np.ndarray, artist: np.ndarray,
             is_bot: np.ndarray, n_artists: int) -> None:
         """Add one block of exposures with the columns the ledger derived for it."""
-        n_ch = len(CHANNELS)
-        channel = events.channel.astype(np.intp)
-        self.plays += len(events)
-        self.streams += int(np.count_nonzero(stream))
-        self.channel_plays += np.bincount(channel, minlength=n_ch)[:n_ch]
-        self.channel_streams += np.bincount(channel[stream], minlength=n_ch)[:n_ch]
-        skipped = ~completed
-        self.skipped += int(np.count_nonzero(skipped))
-        for i, window in enumerate(SKIP_WINDOWS_S):
-            self.skipped_within[i] += int(np.count_nonzero(skipped & (events.seconds < window)))
-        utility = events.utility.astype(np.float64)
-        self.utility += float(utility.sum())
-        human = ~is_bot[events.listener]
-        self.human_plays += int(np.count_nonzero(human))
-        self.human_utility += float(utility[human].sum())
+        if not len(events):
+            return
+        if int(events.listener.max()) >= len(is_bot) or int(events.channel.max()) >= len(CHANNELS):
+            raise ValueError("Tally.add: a listener or channel id beyond the population or the channels")
+        n_artists = max(n_artists, int(artist.max()) + 1)
         if len(self.artist_plays) < n_artists:
             self.artist_plays = np.concatenate([self.artist_plays, _zeros(n_artists - len(self.artist_plays))])
-        self.artist_plays += np.bincount(artist, minlength=n_artists)[:n_artists]
+        windows = np.asarray(SKIP_WINDOWS_S, np.float32)
+        streams, skipped, utility, human_plays, human_utility = _count(
+            events.listener, events.channel, events.seconds, events.utility, stream, completed, artist, is_bot,
+            windows, self.channel_plays, self.channel_streams, self.skipped_within, self.artist_plays)
+        self.plays += len(events)
+        self.streams += streams
+        self.skipped += skipped
+        self.utility += utility
+        self.human_plays += human_plays
+        self.human_utility += human_utility
 
     @classmethod
     def of(cls, events: Events, stream: np.ndarray, completed: np.ndarray, track_artist: np.ndarray,

@@ -4,7 +4,30 @@ from __future__ import annotations
 
 from collections import deque
 
+import numba as nb
 import numpy as np
+
+
+@nb.njit(cache=True)
+def _unique_keys_by_group(group, item, shift):
+    """The sorted unique keys ``group << shift | item`` of pairs whose groups are non-decreasing:
+    each group's items sorted on their own, so the cost is a sort per group, not one of all."""
+    n = len(group)
+    out = np.empty(n, np.int64)
+    m = 0
+    a = 0
+    while a < n:
+        b = a + 1
+        while b < n and group[b] == group[a]:
+            b += 1
+        items = np.sort(item[a:b])
+        hi = np.int64(group[a]) << shift
+        for k in range(len(items)):
+            if k == 0 or items[k] != items[k - 1]:
+                out[m] = hi | np.int64(items[k])
+                m += 1
+        a = b
+    return out[:m].copy()
 
 
 class TrailingSum:
@@ -73,8 +96,11 @@ class DistinctPairs:
 
     def add(self, group: np.ndarray, item: np.ndarray) -> None:
         """Add one epoch's pairs (duplicates allowed); drop the oldest epoch beyond the window."""
-        keys = (np.asarray(group, np.int64) << self._SHIFT) | np.asarray(item, np.int64)
-        self._epochs.append(np.unique(keys))
+        group, item = np.asarray(group), np.asarray(item)
+        if len(group) == 0 or np.all(group[1:] >= group[:-1]):      # a stream table: by listener
+            self._epochs.append(_unique_keys_by_group(group, item, self._SHIFT))
+        else:
+            self._epochs.append(np.unique((group.astype(np.int64) << self._SHIFT) | item.astype(np.int64)))
         if len(self._epochs) > self.window:
             self._epochs.popleft()
 

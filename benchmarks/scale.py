@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/scale.py                        # 10k, 100k and 1M listeners
     .venv/bin/python benchmarks/scale.py --sizes 10000,100000   # the sizes that fit in a hurry
     .venv/bin/python benchmarks/scale.py --sizes 10000 --epochs 3 --set recommender.kind=popularity
+    .venv/bin/python benchmarks/scale.py --results scale.json   # keep each size; rerun adds the missing ones
 
 Each size is the baseline with listeners and artists scaled together (10,000 listeners per
 1,000 artists, as scenarios/baseline.toml, large.toml and xl.toml), without burn-in and
@@ -12,7 +13,8 @@ run does: the "measures" column) so that its peak resident memory is its own. Fo
 size the table gives the model's seconds per phase divided by the epochs run, the same
 for the steady epochs only (from the third on: epoch 0 fits an empty matrix and epoch 1 is
 the cold fit, and the first epoch of a process may compile numba kernels), the peak resident
-memory (getrusage of the child) and, between consecutive sizes, the exponent b of
+memory (getrusage of the child), the peak within each phase (the child's VmHWM, reset through
+/proc/self/clear_refs as each phase starts) and, between consecutive sizes, the exponent b of
 ``cost ~ listeners^b`` per phase (1 = linear). A watchdog kills a run whose resident memory
 passes ``--max-gb`` (default 20) rather than let the kernel's OOM killer take the machine.
 The machine (CPU, cores, memory) and its load average before and after are printed, since
@@ -36,13 +38,31 @@ SCENARIOS = {10_000: "baseline.toml", 100_000: "large.toml", 1_000_000: "xl.toml
 DEFAULT_EPOCHS = {10_000: 6, 100_000: 4, 1_000_000: 3}
 
 CHILD = r"""
-import json, resource, sys, time
+import contextlib, json, resource, sys, time
 from streamsim.core import config
 from streamsim.measures.registry import collect
 from streamsim.measures.view import EpochView
 from streamsim.sim.model import StreamingModel
 path, sets = sys.argv[1], json.loads(sys.argv[2])
 scenario = config.load(path, sets)
+peaks = {}
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 2**20
+    return float("nan")
+phase = StreamingModel._phase
+@contextlib.contextmanager
+def watched(self, name):
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")            # the peak resident memory starts again from the current
+    except OSError:
+        pass
+    with phase(self, name):
+        yield
+    peaks[name] = max(peaks.get(name, 0.0), hwm())
+StreamingModel._phase = watched
 t0 = time.perf_counter()
 model = StreamingModel(scenario)
 setup = time.perf_counter() - t0
@@ -56,9 +76,11 @@ for _ in range(scenario.run.total_epochs):
     last = now
     print(f"epoch {model.epoch - 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in per_epoch[-1].items()),
           file=sys.stderr, flush=True)
-print(json.dumps({"seconds": {"setup": setup, **last}, "per_epoch": per_epoch,
+print(json.dumps({"seconds": {"setup": setup, **last}, "per_epoch": per_epoch, "phase_peak_gb": peaks,
                   "wall": time.perf_counter() - t0,
-                  "maxrss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+                  # the kernel's maxrss restarts with each VmHWM reset: the peak is the larger of both
+                  "maxrss_gb": max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                                    *peaks.values()])}))
 """
 
 
@@ -127,16 +149,29 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="epochs per size (default 6, 4, 3)")
     parser.add_argument("--set", action="append", default=[], dest="sets", help="section.key=value")
     parser.add_argument("--max-gb", type=float, default=20.0, help="kill a run above this resident memory")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="JSON file of measured sizes: sizes already in it are not run again, new "
+                             "ones are added, and the table covers all of them (e.g. 1M in its own session)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"machine: {machine()}")
     print(f"load average before: {load()}")
-    results = {}
+    saved = json.loads(args.results.read_text()) if args.results and args.results.is_file() else {}
+    results = {int(n): res for n, res in saved.items()}
     for n in sizes:
+        if n in results:
+            print(f"{n:,} listeners: measured before, from {args.results}", file=sys.stderr)
+            continue
         epochs = args.epochs or DEFAULT_EPOCHS.get(n, 3)
         res = run_size(n, epochs, args.sets, args.max_gb)
         if res is not None:
+            res["machine"], res["sets"] = machine(), args.sets
             results[n] = res
+            if args.results:
+                args.results.write_text(json.dumps({str(k): v for k, v in sorted(results.items())}, indent=1))
+    results = dict(sorted(results.items()))
+    for res in results.values():         # results saved before the peak took the phases' into account
+        res["maxrss_gb"] = max([res["maxrss_gb"], *res.get("phase_peak_gb", {}).values()])
     print(f"load average after: {load()}")
     phases = []
     for res in results.values():
@@ -155,6 +190,10 @@ def main() -> None:
         print(f"{n:>10,} {res['epochs']:>6} {res['maxrss_gb']:8.2f} {total:8.2f} {st:8.2f}  "
               + " ".join(f"{sec.get(p, 0.0) / res['epochs']:8.2f}" for p in phases))
     print("(phase columns: manifest seconds / epochs; steady: mean of epochs 2 and later)")
+    print("\npeak resident GiB within each phase (VmHWM, reset as the phase starts)")
+    for n, res in results.items():
+        peaks = res.get("phase_peak_gb", {})
+        print(f"{n:>10,} " + " ".join(f"{p} {peaks[p]:.2f}" for p in phases if p in peaks))
     print("\nsteady seconds per epoch by phase")
     for n, res in results.items():
         print(f"{n:>10,} " + " ".join(f"{p} {steady(res, p):.2f}" for p in phases))

@@ -5,8 +5,8 @@ The estimate is a documented formula (docs/MODEL.md section 1, "Memory"): expect
 each times the bytes it costs. The bytes per unit are in :class:`Coefficients`; the ones that
 follow from dtypes are derived there, the rest (the fixed base and the per-exposure cost of
 an epoch's temporaries) were fitted to measured peaks with ``benchmarks/memory_estimate.py``,
-which prints estimate against measurement. When the engine's memory changes (issue 12 is
-streaming events in chunks), re-run that script and update :data:`COEFFICIENTS`.
+which prints estimate against measurement. When the engine's memory changes, re-run
+that script and update :data:`COEFFICIENTS`.
 
 This module is pure Python arithmetic, imported by ``streamsim validate`` without numpy.
 """

@@ -82,3 +82,23 @@ def test_percentile_rank_is_over_unseen_items_and_unseen_streams():
     clean = percentile_ranks(model, seen)
     # unseen candidates {1, 2, 3}: the fixed order gives 3, 2, 1; popularity 2, 3, 1
     assert clean["fixed"] == pytest.approx(1 / 2) and clean["popularity"] == pytest.approx(0.0)
+
+
+def test_percentile_rank_is_the_same_ranked_in_blocks_of_users(monkeypatch):
+    from streamsim.studies import calibration
+    rng = np.random.default_rng(3)
+    n_listeners, n_tracks, n = 40, 30, 600
+    listener, track = rng.integers(0, n_listeners, n), rng.integers(0, n_tracks, n)
+    table = StreamTable.from_events(listener, track, np.ones(n, bool), np.zeros(n, bool),
+                                    np.zeros(n_tracks, np.int32), n_tracks, rng.uniform(40, 300, n))
+    model = SimpleNamespace(
+        ledger=SimpleNamespace(streams_table=lambda: table, track_streams_prev=rng.integers(0, 99, n_tracks)),
+        catalog=np.zeros(n_tracks), listeners=SimpleNamespace(is_bot=np.zeros(n_listeners, bool), n=n_listeners),
+        recommender=FixedOrder(rng.permutation(n_tracks)))
+    seen = sp.random(n_listeners, n_tracks, density=0.1, random_state=4, format="csr")
+    whole = percentile_ranks(model, seen)
+    monkeypatch.setattr(calibration, "RANK_BLOCK", 7 * n_tracks)       # 7 listeners at a time
+    assert percentile_ranks(model, seen) == whole
+    monkeypatch.setattr(calibration, "RANK_BLOCK", 1)
+    assert percentile_ranks(model, seen) == whole
+    assert 0.0 < whole["fixed"] < 1.0 and 0.0 < whole["popularity"] < 1.0

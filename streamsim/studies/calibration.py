@@ -17,6 +17,9 @@ from streamsim.core.config import Scenario
 from streamsim.core.units import EPOCHS_PER_YEAR
 from streamsim.measures.registry import recorded
 
+RANK_BLOCK = 1 << 25
+"""Items x users ranked at once by `percentile_ranks`: bounds its memory (a few hundred MB)
+whatever the catalog's size."""
 
 
 BANDS: dict[str, tuple[float, float]] = {
@@ -114,28 +117,41 @@ def percentile_ranks(model, seen: sp.spmatrix | None = None, n_users: int = 500)
     users = np.sort(rng.choice(users, size=min(n_users, len(users)), replace=False)).astype(np.int32)
     mask = np.isin(t.listener, users) & s
     row = np.searchsorted(users, t.listener[mask])
-    track = t.track[mask]
-    streams = t.streams[mask]
+    order = np.argsort(row, kind="stable")
+    row, track, streams = row[order], t.track[mask][order], t.streams[mask][order]
     per_user = np.bincount(row, weights=streams, minlength=len(users))
 
-    def mean_rank(rank_of_stream: np.ndarray) -> float:
-        return float(np.mean(np.bincount(row, weights=rank_of_stream * streams, minlength=len(users)) / per_user))
+    pop_order = np.argsort(-led.track_streams_prev[:n_tracks], kind="stable")
+    names = ["popularity"] + ([model.recommender.name] if model.recommender is not None else [])
+    per_rank = {name: np.empty(len(users)) for name in names}
+    step = max(1, RANK_BLOCK // max(n_tracks, 1))
+    for lo in range(0, len(users), step):
+        hi = min(lo + step, len(users))
+        block = slice(np.searchsorted(row, lo), np.searchsorted(row, hi))
+        ranks = _block_ranks(model, users[lo:hi], known, pop_order, n_tracks)
+        for name, rank in zip(names, ranks):
+            r = row[block] - lo
+            per_rank[name][lo:hi] = np.bincount(r, weights=rank[r, track[block]] * streams[block],
+                                                minlength=hi - lo)
+    return {name: float(np.mean(v / per_user)) for name, v in per_rank.items()}
 
+
+def _block_ranks(model, users: np.ndarray, known: sp.csr_matrix, pop_order: np.ndarray, n_tracks: int):
+    """Percentile rank of every item for each of ``users``: under popularity, then under the
+    recommender (if any). Items a ranking never reaches count as last (1.0)."""
     candidate = np.ones((len(users), n_tracks), bool)      # the items each ranking orders
     r, c = known[users].nonzero()
     candidate[r, c] = False
     scale = np.maximum(candidate.sum(axis=1) - 1, 1).astype(np.float32)[:, None]
-    pop_order = np.argsort(-led.track_streams_prev[:n_tracks], kind="stable")
     rank = np.empty((len(users), n_tracks), np.float32)
     rank[:, pop_order] = (np.cumsum(candidate[:, pop_order], axis=1, dtype=np.int32) - 1) / scale
-    out = {"popularity": mean_rank(rank[row, track])}
+    yield rank
     if model.recommender is not None:
         items, _ = model.recommender.recommend(users, n_tracks, exclude=known)
         rank[:] = 1.0                  # items the recommender never ranks count as last
         r, c = np.nonzero(items >= 0)
         rank[r, items[r, c]] = (c / scale[r, 0]).astype(np.float32)
-        out[model.recommender.name] = mean_rank(rank[row, track])
-    return out
+        yield rank
 
 
 def _padded(m: sp.spmatrix, rows: int, cols: int) -> sp.csr_matrix:

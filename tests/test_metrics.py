@@ -15,7 +15,7 @@ from streamsim.core.codes import CHANNELS, Contract
 from streamsim.core.config import Scenario
 from streamsim.core.events import Events
 from streamsim.core.units import EPOCHS_PER_MONTH
-from streamsim.core.utility import popularity_percentile, slate_utility
+from streamsim.core.utility import mean_ranks, popularity_percentile, slate_utility
 from streamsim.economics.revenue import Scale
 from streamsim.economics.rules import rule_names
 from streamsim.economics.tables import StreamTable
@@ -338,3 +338,10 @@ def test_mean_interval_is_the_t_interval_and_shifts_with_the_sample(xs, shift):
     assert half == pytest.approx(M.t_quantile(len(xs) - 1) * np.std(xs, ddof=1) / math.sqrt(len(xs)), abs=1e-9)
     moved, moved_half = M.mean_interval(np.array(xs) + shift)
     assert moved == pytest.approx(mean + shift, abs=1e-6) and moved_half == pytest.approx(half, abs=1e-6)
+
+
+@given(st.lists(st.integers(-5, 5) | st.floats(-1e6, 1e6, allow_nan=False), max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_mean_ranks_are_scipy_average_ranks(values):
+    x = np.array(values, np.float64)
+    np.testing.assert_array_equal(mean_ranks(x), stats.rankdata(x, method="average"))

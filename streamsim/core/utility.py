@@ -12,7 +12,6 @@ and the slate scores keep the taste and quality terms only.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 def expected_utility(taste: np.ndarray, style: np.ndarray, quality: np.ndarray,
@@ -61,7 +60,21 @@ def popularity_percentile(streams: np.ndarray) -> np.ndarray:
     x = np.asarray(streams, np.float64)
     if len(x) == 0:
         return np.zeros(0)
-    return (rankdata(x, method="average") - 0.5) / len(x)
+    return (mean_ranks(x) - 0.5) / len(x)
+
+
+def mean_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of x, ties sharing their mean rank (scipy.stats.rankdata's "average"; kept here
+    so that a run does not import scipy.stats)."""
+    x = np.asarray(x).ravel()
+    n = len(x)
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    start = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]]) if n else np.zeros(0, np.int64)
+    end = np.r_[start[1:], n]
+    ranks = np.empty(n)
+    ranks[order] = np.repeat(0.5 * (start + end + 1), end - start)
+    return ranks
 
 
 def form_utility(length: np.ndarray, intro: np.ndarray, length_ideal: np.ndarray, intro_ideal: np.ndarray,

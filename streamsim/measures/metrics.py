@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import rankdata
 
-from streamsim.core.utility import popularity_percentile
+from streamsim.core.utility import mean_ranks, popularity_percentile
 
 from streamsim.economics.tables import StreamTable, sum_by
 from streamsim.recommender.serving import exclusion_rows, in_sorted
@@ -253,7 +252,7 @@ def activity_mainstream_rho(table: StreamTable, artist_streams: np.ndarray, huma
     keep = np.flatnonzero((streams > 0) & np.asarray(human, bool)[:n])
     if len(keep) < 3:
         return 0.0
-    x, y = rankdata(streams[keep]), weighted[keep] / streams[keep]
+    x, y = mean_ranks(streams[keep]), weighted[keep] / streams[keep]
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return 0.0
     return float(np.corrcoef(x, y)[0, 1])

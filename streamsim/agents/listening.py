@@ -327,7 +327,7 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
             fe = 1.0 if early else 0.0
             fa = 1.0 if abandon else 0.0
             secs = fe * s_skip + (1.0 - fe) * (fa * s_late + (1.0 - fa) * ln)
-            # a save candidate; tracks already in the library are dropped after the kernel
+            # a save candidate; tracks already in the library are dropped in `_compact`
             saved = (not early) & (not abandon) & (util > save_u)
             moved = (not early) & (rows_i[j, c_nbr] >= 0)
             anchor = j if moved else anchor
@@ -349,28 +349,34 @@ def _simulate(lids, offsets, caps, seed, epoch, params,
 
 
 @nb.njit(parallel=True, cache=True)
-def _compact(counts, offsets1, offsets2, over, starts,
+def _compact(lids, counts, offsets1, offsets2, over, starts, lib_ptr, lib_items,
              t1, c1, s1, u1, v1, t2, c2, s2, u2, v2,
-             out_track, out_channel, out_seconds, out_utility, out_saved):
-    """Copy each listener's events from its slot (first pass, or the rerun if it overflowed)."""
+             out_listener, out_track, out_channel, out_seconds, out_utility, out_saved):
+    """Copy each listener's events from its slot (first pass, or the rerun if it overflowed),
+    with its id, and clear the save flag of tracks already in its library (sorted rows)."""
     for i in nb.prange(len(counts)):
         dst = starts[i]
-        if over[i]:
-            src = offsets2[i]
-            for k in range(counts[i]):
-                out_track[dst + k] = t2[src + k]
+        src = offsets2[i] if over[i] else offsets1[i]
+        lid = lids[i]
+        lo = lib_ptr[lid]
+        hi = lib_ptr[lid + 1]
+        for k in range(counts[i]):
+            if over[i]:
+                track, saved = t2[src + k], v2[src + k]
                 out_channel[dst + k] = c2[src + k]
                 out_seconds[dst + k] = s2[src + k]
                 out_utility[dst + k] = u2[src + k]
-                out_saved[dst + k] = v2[src + k]
-        else:
-            src = offsets1[i]
-            for k in range(counts[i]):
-                out_track[dst + k] = t1[src + k]
+            else:
+                track, saved = t1[src + k], v1[src + k]
                 out_channel[dst + k] = c1[src + k]
                 out_seconds[dst + k] = s1[src + k]
                 out_utility[dst + k] = u1[src + k]
-                out_saved[dst + k] = v1[src + k]
+            if saved:
+                j = _first_above(lib_items, lo, hi, track - 1)
+                saved = not (j < hi and lib_items[j] == track)
+            out_listener[dst + k] = lid
+            out_track[dst + k] = track
+            out_saved[dst + k] = saved
 
 
 def _buffers(total: int):
@@ -427,31 +433,11 @@ def _run_block(lids, listeners, slates, rows, params, seed, epoch) -> Events:
         buf2 = _buffers(int(caps2.sum()))
         _simulate(lids[again], off2[again], caps2, *args, *buf2, np.zeros(len(again), np.int64))
     starts = _offsets(counts)
-    out = _buffers(int(counts.sum()))
-    _compact(counts, off1, off2, over, starts, *buf1, *buf2, *out)
-    track, channel, seconds, utility, saved = out
-    listener = np.repeat(lids.astype(np.int32), counts)
-    drop_known_saves(saved, listener, track, slates.library)
-    return Events(listener, track, channel, seconds, utility, saved)
-
-
-@nb.njit(parallel=True, cache=True)
-def _drop_known(saved, listener, track, indptr, items):
-    for i in nb.prange(len(saved)):
-        if saved[i]:
-            row = listener[i]
-            s = indptr[row]
-            e = indptr[row + 1]
-            k = _first_above(items, s, e, track[i] - 1)
-            if k < e and items[k] == track[i]:
-                saved[i] = False
-
-
-def drop_known_saves(saved: np.ndarray, listener: np.ndarray, track: np.ndarray, library) -> None:
-    """Clear the save flag (in place) of tracks that were already in the listener's library
-    (library rows hold sorted track ids)."""
-    if len(library.items):
-        _drop_known(saved, listener, track, library.indptr, library.items)
+    listener = np.empty(int(counts.sum()), np.int32)
+    out = _buffers(len(listener))
+    _compact(lids.astype(np.int32), counts, off1, off2, over, starts, sl.library.indptr, sl.library.items,
+             *buf1, *buf2, listener, *out)
+    return Events(listener, *out)
 
 
 def listen_blocks(listeners, slates, catalog: Catalog, scenario: Scenario, epoch: int,

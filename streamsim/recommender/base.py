@@ -140,7 +140,7 @@ class Recommender(ABC):
                        .generate_state(1, np.uint64)[0])
 
     def recommend(self, users: np.ndarray, k: int, exclude: sp.csr_matrix | None = None,
-                  allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  allowed: np.ndarray | None = None, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Top-k items per user, best first.
 
         Args:
@@ -148,6 +148,8 @@ class Recommender(ABC):
             k: slate length.
             exclude: (L' x T') sparse matrix whose nonzeros in row u are never recommended to u.
             allowed: bool mask of servable items (shorter masks disallow the missing items).
+            exact: score every item even if the model serves from candidates
+                (`uses_candidates`): the model's own ranking, for evaluation.
         Returns:
             items int32 (n, k) and scores float32 (n, k), padded with -1 / -inf.
         """
@@ -159,8 +161,14 @@ class Recommender(ABC):
         ex_ptr, ex_idx = serving.exclusion_rows(exclude, users)
         mask = serving.allowed_mask(allowed, self.n_items)
         known = self._known(users)
-        self._serve(users, known, k, ex_ptr, ex_idx, mask, items, scores)
+        serve = Recommender._serve if exact else type(self)._serve
+        serve(self, users, known, k, ex_ptr, ex_idx, mask, items, scores)
         return items, scores
+
+    @property
+    def uses_candidates(self) -> bool:
+        """`recommend` ranks a candidate set (cluster candidates), not every item."""
+        return False
 
     def _known(self, users: np.ndarray) -> np.ndarray:
         """Users served by the model rather than the cold-start fallback: rows of the last fit
@@ -244,6 +252,10 @@ class Wrapper(Recommender):
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.inner._scores(users)
+
+    @property
+    def uses_candidates(self) -> bool:
+        return self.inner.uses_candidates
 
     def user_vectors(self) -> np.ndarray | None:
         return self.inner.user_vectors()
@@ -347,6 +359,10 @@ class FactorModel(Recommender):
         self._sim_index = None
         if self._use_clusters(m.shape[1]):
             self.index = serving.ClusterIndex(Y, self.cfg.n_clusters, self.cluster_seed)
+
+    @property
+    def uses_candidates(self) -> bool:
+        return self.index is not None
 
     def _use_clusters(self, n_items: int) -> bool:
         """Cluster candidates for a catalog of n_items (candidates = "clusters", or "auto" above

@@ -24,6 +24,7 @@ ATTENTION_LOG_SD = 0.3       # spread of attention (sd of log), around attention
 OPENNESS_CONCENTRATION = 4.0  # Beta(k*mean, k*(1-mean)): openness varies widely between people
 DISCOVERY = np.isin(np.arange(len(Channel)), [Channel.PERSONALISED, Channel.RADIO, Channel.SEARCH, Channel.EDITORIAL])
 LIBRARY_CANDIDATES = 8        # initial library: candidates drawn per saved slot
+PARTS = 64                    # stretches of a block that the per-listener tallies split over threads
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -54,44 +55,71 @@ def pad_csr(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
 
 
 @nb.njit(cache=True)
-def _tally(listener, track, channel, seconds, utility, length, is_bot, threshold_s, plays, util_sum, early_n, last):
+def _stretches(listener, parts):
+    """Bounds of up to ``parts`` consecutive stretches of events that split no listener's run."""
+    n = len(listener)
+    bounds = np.empty(parts + 1, np.int64)
+    bounds[0] = 0
+    for p in range(1, parts):
+        k = max(n * p // parts, bounds[p - 1])
+        while 0 < k < n and listener[k] == listener[k - 1]:
+            k += 1
+        bounds[p] = k
+    bounds[parts] = n
+    return bounds
+
+
+def parts_for(listener: np.ndarray) -> int:
+    """Stretches the per-listener kernels may run in parallel: several if each listener's
+    events are consecutive (a block sorted by listener, as the kernel makes them), else one,
+    so that a listener's sums always run in event order on one thread."""
+    return PARTS if len(listener) > 1 and bool(np.all(listener[1:] >= listener[:-1])) else 1
+
+
+@nb.njit(parallel=True, cache=True)
+def _tally(listener, track, channel, seconds, utility, length, is_bot, threshold_s, plays, util_sum, early_n, last,
+           parts):
     """Add, per human listener and channel, plays, summed utility and early skips (in place), and
     set each listener's last track played past the early-skip window, in event order. An early
     skip ends before the stream threshold and before the end of the track."""
-    for i in range(len(listener)):
-        lid = listener[i]
-        if is_bot[lid]:
-            continue
-        c = channel[i]
-        plays[lid, c] += 1
-        util_sum[lid, c] += utility[i]
-        if seconds[i] < threshold_s and seconds[i] < length[track[i]]:
-            early_n[lid, c] += 1
-        else:
-            last[lid] = track[i]
+    bounds = _stretches(listener, parts)
+    for p in nb.prange(parts):
+        for i in range(bounds[p], bounds[p + 1]):
+            lid = listener[i]
+            if is_bot[lid]:
+                continue
+            c = channel[i]
+            plays[lid, c] += 1
+            util_sum[lid, c] += utility[i]
+            if seconds[i] < threshold_s and seconds[i] < length[track[i]]:
+                early_n[lid, c] += 1
+            else:
+                last[lid] = track[i]
 
 
-@nb.njit(cache=True)
-def _add_played(indptr, indices, data, listener, track, seconds, length, is_bot):
+@nb.njit(parallel=True, cache=True)
+def _add_played(indptr, indices, data, listener, track, seconds, length, is_bot, parts):
     """Add each human play's played fraction to the affinity of the track if it is saved
     (in place; rows of the library hold sorted track ids)."""
     n_rows = len(indptr) - 1
-    for i in range(len(listener)):
-        lid = listener[i]
-        if lid >= n_rows or is_bot[lid]:
-            continue
-        t = track[i]
-        lo = indptr[lid]
-        hi = indptr[lid + 1]
-        end = hi
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if indices[mid] < t:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < end and indices[lo] == t:
-            data[lo] += min(seconds[i] / max(length[t], 1.0), 1.0)
+    bounds = _stretches(listener, parts)
+    for p in nb.prange(parts):
+        for i in range(bounds[p], bounds[p + 1]):
+            lid = listener[i]
+            if lid >= n_rows or is_bot[lid]:
+                continue
+            t = track[i]
+            lo = indptr[lid]
+            hi = indptr[lid + 1]
+            end = hi
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if indices[mid] < t:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < end and indices[lo] == t:
+                data[lo] += min(seconds[i] / max(length[t], 1.0), 1.0)
 
 
 class ListenerPopulation(mesa.Agent):
@@ -375,11 +403,13 @@ class ListenerPopulation(mesa.Agent):
         if not len(ev):
             return
         self._absorbed += len(ev)
+        parts = parts_for(ev.listener)
         _tally(ev.listener, ev.track, ev.channel, ev.seconds, ev.utility, catalog.length_s, self.is_bot,
-               self.cfg.behaviour.stream_threshold_s, self._plays_c, self._util_c, self._early_c, self._last)
+               self.cfg.behaviour.stream_threshold_s, self._plays_c, self._util_c, self._early_c, self._last,
+               parts)
         lib = self._next_library
         _add_played(lib.indptr, lib.indices, lib.data, ev.listener, ev.track, ev.seconds,
-                    catalog.length_s, self.is_bot)
+                    catalog.length_s, self.is_bot, parts)
         keep = ev.saved & ~self.is_bot[ev.listener]
         if keep.any():
             self._saves.append((ev.listener[keep], ev.track[keep]))

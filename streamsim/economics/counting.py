@@ -10,14 +10,16 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(parallel=True, cache=True)
 def aggregate_pairs(listener, track, signal, streams, sought, seconds, n_listeners):
     """Sum signal (float32), streams and sought (int8 or int32) and seconds (float64) per
     (listener, track) pair.
 
     A counting sort by listener, then a stable sort of each listener's tracks, so float sums
-    run in event order: linear in exposures. Returns (listener int32, track int32, signal
-    float32, streams int32, sought int32, seconds float64), rows sorted by listener, then track.
+    run in event order: linear in exposures. Listeners are aggregated in parallel, each into its
+    own stretch, so the result does not depend on the threads. Returns (listener int32, track
+    int32, signal float32, streams int32, sought int32, seconds float64), rows sorted by
+    listener, then track.
     """
     n = len(listener)
     start = np.zeros(n_listeners + 1, np.int64)
@@ -30,34 +32,63 @@ def aggregate_pairs(listener, track, signal, streams, sought, seconds, n_listene
     for i in range(n):
         by[pos[listener[i]]] = i
         pos[listener[i]] += 1
-    out_l = np.empty(n, np.int32)
-    out_t = np.empty(n, np.int32)
-    out_v = np.zeros(n, np.float32)
-    out_s = np.zeros(n, np.int32)
-    out_q = np.zeros(n, np.int32)
-    out_x = np.zeros(n, np.float64)
-    m = 0
+    n_present = 0
     for g in range(n_listeners):
+        if start[g + 1] > start[g]:
+            n_present += 1
+    present = np.empty(n_present, np.int64)
+    n_present = 0
+    for g in range(n_listeners):
+        if start[g + 1] > start[g]:
+            present[n_present] = g
+            n_present += 1
+    # each listener's pairs first go to the start of its own events' stretch
+    tmp_t = np.empty(n, np.int32)
+    tmp_v = np.zeros(n, np.float32)
+    tmp_s = np.zeros(n, np.int32)
+    tmp_q = np.zeros(n, np.int32)
+    tmp_x = np.zeros(n, np.float64)
+    kept = np.zeros(n_present, np.int64)
+    for p in numba.prange(n_present):
+        g = present[p]
         a, b = start[g], start[g + 1]
-        if a == b:
-            continue
         seg = by[a:b]
         order = np.argsort(track[seg], kind="mergesort")
+        m = a
         prev = -1
         for o in order:
             i = seg[o]
             t = track[i]
             if t != prev:
-                out_l[m] = g
-                out_t[m] = t
+                tmp_t[m] = t
                 m += 1
                 prev = t
-            out_v[m - 1] += signal[i]
-            out_s[m - 1] += streams[i]
-            out_q[m - 1] += sought[i]
-            out_x[m - 1] += seconds[i]
-    return (out_l[:m].copy(), out_t[:m].copy(), out_v[:m].copy(), out_s[:m].copy(), out_q[:m].copy(),
-            out_x[:m].copy())
+            tmp_v[m - 1] += signal[i]
+            tmp_s[m - 1] += streams[i]
+            tmp_q[m - 1] += sought[i]
+            tmp_x[m - 1] += seconds[i]
+        kept[p] = m - a
+    off = np.zeros(n_present + 1, np.int64)
+    for p in range(n_present):
+        off[p + 1] = off[p] + kept[p]
+    total = off[n_present]
+    out_l = np.empty(total, np.int32)
+    out_t = np.empty(total, np.int32)
+    out_v = np.empty(total, np.float32)
+    out_s = np.empty(total, np.int32)
+    out_q = np.empty(total, np.int32)
+    out_x = np.empty(total, np.float64)
+    for p in numba.prange(n_present):
+        a = start[present[p]]
+        d = off[p]
+        for j in range(kept[p]):
+            out_l[d + j] = present[p]
+            out_t[d + j] = tmp_t[a + j]
+            out_v[d + j] = tmp_v[a + j]
+            out_s[d + j] = tmp_s[a + j]
+            out_q[d + j] = tmp_q[a + j]
+            out_x[d + j] = tmp_x[a + j]
+    return out_l, out_t, out_v, out_s, out_q, out_x
 
 
 @numba.njit(cache=True)

@@ -78,50 +78,58 @@ class Derived:
     artist: np.ndarray
 
 
-@nb.njit(cache=True)
+@nb.njit(inline="always")
+def _merge_row(r, indptr, indices, data, scale, p_ptr, p_idx, p_val, replace, keep_from, out_idx, out_val,
+               k, write):
+    """Row r of `_merge` from position k of the output; returns the position after it."""
+    n_old = len(indptr) - 1
+    a = indptr[r] if r < n_old else 0
+    b = indptr[r + 1] if r < n_old else 0
+    c, d = p_ptr[r], p_ptr[r + 1]
+    while a < b or c < d:
+        if c >= d or (a < b and indices[a] < p_idx[c]):
+            j = indices[a]
+            v = scale * data[a]
+            a += 1
+        elif a < b and indices[a] == p_idx[c]:
+            j = indices[a]
+            v = p_val[c] if replace else scale * data[a] + p_val[c]
+            a += 1
+            c += 1
+        else:
+            j = p_idx[c]
+            v = p_val[c]
+            c += 1
+        if v != 0 and abs(v) >= keep_from:
+            if write:
+                out_idx[k] = j
+                out_val[k] = v
+            k += 1
+    return k
+
+
+@nb.njit(parallel=True, cache=True)
 def _merge(indptr, indices, data, scale, p_ptr, p_idx, p_val, replace, keep_from):
     """Merge a CSR matrix with sorted pairs row by row: ``scale * old + new`` (``new`` where a
     pair is present, if `replace`), keeping nonzero entries with magnitude >= keep_from.
 
-    Two passes (count, then fill) so the result is allocated once at its exact size.
+    Two passes over the rows, in parallel (count, then fill) so the result is allocated once
+    at its exact size; each row is computed alone, so threads do not change it.
     """
     n_rows = len(p_ptr) - 1
-    n_old = len(indptr) - 1
     counts = np.zeros(n_rows + 1, np.int64)
     out_idx = np.empty(0, indices.dtype)
     out_val = np.empty(0, data.dtype)
-    for phase in range(2):
-        if phase == 1:
-            for r in range(n_rows):
-                counts[r + 1] += counts[r]
-            out_idx = np.empty(counts[n_rows], indices.dtype)
-            out_val = np.empty(counts[n_rows], data.dtype)
-        for r in range(n_rows):
-            a = indptr[r] if r < n_old else 0
-            b = indptr[r + 1] if r < n_old else 0
-            c, d = p_ptr[r], p_ptr[r + 1]
-            k = counts[r] if phase == 1 else 0
-            while a < b or c < d:
-                if c >= d or (a < b and indices[a] < p_idx[c]):
-                    j = indices[a]
-                    v = scale * data[a]
-                    a += 1
-                elif a < b and indices[a] == p_idx[c]:
-                    j = indices[a]
-                    v = p_val[c] if replace else scale * data[a] + p_val[c]
-                    a += 1
-                    c += 1
-                else:
-                    j = p_idx[c]
-                    v = p_val[c]
-                    c += 1
-                if v != 0 and abs(v) >= keep_from:
-                    if phase == 1:
-                        out_idx[k] = j
-                        out_val[k] = v
-                    k += 1
-            if phase == 0:
-                counts[r + 1] = k
+    for r in nb.prange(n_rows):
+        counts[r + 1] = _merge_row(r, indptr, indices, data, scale, p_ptr, p_idx, p_val, replace, keep_from,
+                                   out_idx, out_val, 0, False)
+    for r in range(n_rows):
+        counts[r + 1] += counts[r]
+    out_idx = np.empty(counts[n_rows], indices.dtype)
+    out_val = np.empty(counts[n_rows], data.dtype)
+    for r in nb.prange(n_rows):
+        _merge_row(r, indptr, indices, data, scale, p_ptr, p_idx, p_val, replace, keep_from,
+                   out_idx, out_val, counts[r], True)
     return counts, out_idx, out_val
 
 

@@ -32,16 +32,8 @@ def aggregate_pairs(listener, track, signal, streams, sought, seconds, n_listene
     for i in range(n):
         by[pos[listener[i]]] = i
         pos[listener[i]] += 1
-    n_present = 0
-    for g in range(n_listeners):
-        if start[g + 1] > start[g]:
-            n_present += 1
-    present = np.empty(n_present, np.int64)
-    n_present = 0
-    for g in range(n_listeners):
-        if start[g + 1] > start[g]:
-            present[n_present] = g
-            n_present += 1
+    present = np.nonzero(start[1:] > start[:-1])[0]        # listeners with events
+    n_present = len(present)
     # each listener's pairs first go to the start of its own events' stretch
     tmp_t = np.empty(n, np.int32)
     tmp_v = np.zeros(n, np.float32)

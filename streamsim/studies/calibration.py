@@ -152,20 +152,21 @@ def _block_ranks(model, users: np.ndarray, known: sp.csr_matrix, pop_order: np.n
     rank[:, pop_order] = (np.cumsum(candidate[:, pop_order], axis=1, dtype=np.int32) - 1) / scale
     yield rank
     if model.recommender is not None:
-        items, _ = model.recommender.recommend(users, n_tracks, exclude=known)
-        rank[:] = 1.0                  # items the recommender never ranks count as last
-        r, c = np.nonzero(items >= 0)
-        rank[r, items[r, c]] = (c / scale[r, 0]).astype(np.float32)
-        yield rank
+        yield _slate_ranks(model.recommender.recommend(users, n_tracks, exclude=known)[0], scale, rank)
         if getattr(model.recommender, "uses_candidates", False):     # the model's ranking of every item
             inner = model.recommender
             while isinstance(inner, Wrapper):
                 inner = inner.inner
-            items, _ = inner.recommend(users, n_tracks, exclude=known, exact=True)
-            rank[:] = 1.0
-            r, c = np.nonzero(items >= 0)
-            rank[r, items[r, c]] = (c / scale[r, 0]).astype(np.float32)
-            yield rank
+            yield _slate_ranks(inner.recommend(users, n_tracks, exclude=known, exact=True)[0], scale, rank)
+
+
+def _slate_ranks(items: np.ndarray, scale: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """``rank`` (overwritten) with each item's position in its row of ``items`` over ``scale``;
+    items the ranking never reaches count as last (1.0)."""
+    rank[:] = 1.0
+    r, c = np.nonzero(items >= 0)
+    rank[r, items[r, c]] = (c / scale[r, 0]).astype(np.float32)
+    return rank
 
 
 def _padded(m: sp.spmatrix, rows: int, cols: int) -> sp.csr_matrix:

@@ -356,21 +356,18 @@ def _compact(lids, counts, offsets1, offsets2, over, starts, lib_ptr, lib_items,
     with its id, and clear the save flag of tracks already in its library (sorted rows)."""
     for i in nb.prange(len(counts)):
         dst = starts[i]
-        src = offsets2[i] if over[i] else offsets1[i]
+        if over[i]:
+            src, t, c, s, u, v = offsets2[i], t2, c2, s2, u2, v2
+        else:
+            src, t, c, s, u, v = offsets1[i], t1, c1, s1, u1, v1
         lid = lids[i]
         lo = lib_ptr[lid]
         hi = lib_ptr[lid + 1]
         for k in range(counts[i]):
-            if over[i]:
-                track, saved = t2[src + k], v2[src + k]
-                out_channel[dst + k] = c2[src + k]
-                out_seconds[dst + k] = s2[src + k]
-                out_utility[dst + k] = u2[src + k]
-            else:
-                track, saved = t1[src + k], v1[src + k]
-                out_channel[dst + k] = c1[src + k]
-                out_seconds[dst + k] = s1[src + k]
-                out_utility[dst + k] = u1[src + k]
+            track, saved = t[src + k], v[src + k]
+            out_channel[dst + k] = c[src + k]
+            out_seconds[dst + k] = s[src + k]
+            out_utility[dst + k] = u[src + k]
             if saved:
                 j = _first_above(lib_items, lo, hi, track - 1)
                 saved = not (j < hi and lib_items[j] == track)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamsim.agents.catalog import Catalog
+from streamsim.core.threads import in_threads
 from streamsim.recommender import serving
 from streamsim.recommender.base import FitContext, Recommender
 from streamsim.recommender.exploration import Exploring, slots
@@ -37,6 +40,72 @@ def test_topk_rows_matches_sorting(n, T, k, seed):
         ok = items[r] >= 0
         np.testing.assert_array_equal(vals[r][ok], scores[r][items[r][ok]])
         assert np.isneginf(vals[r][~ok]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 40), st.integers(1, 8), st.integers(0, 2**31 - 1))
+def test_topk_dot_in_threaded_blocks_matches_sorting(n, T, k, seed):
+    """Queries scored in blocks of 4 over threads: each row is the sorted top k of its dot
+    products (ties to the lower id), with its exclusions, the mask and its own item left out."""
+    rng = np.random.default_rng(seed)
+    Q = rng.integers(-2, 3, (n, 3)).astype(np.float32)          # small integers: exact dots, ties
+    V = rng.integers(-2, 3, (T, 3)).astype(np.float32)
+    ex = sp.random(n, T, density=0.2, format="csr", random_state=rng)
+    mask = rng.random(T) < 0.8
+    own = rng.integers(-1, T, n).astype(np.int32)
+    ptr, idx = serving.exclusion_rows(ex, np.arange(n, dtype=np.int32))
+    old = serving.BLOCK
+    serving.BLOCK = 4
+    try:
+        items, vals = serving.topk_dot(Q, V, k, ptr, idx, mask, self_items=own)
+    finally:
+        serving.BLOCK = old
+    scores = Q @ V.T
+    for r in range(n):
+        assert items[r].tolist() == brute_topk(scores[r], k, set(ex[r].indices) | {own[r]}, mask)
+        ok = items[r] >= 0
+        np.testing.assert_array_equal(vals[r][ok], scores[r][items[r][ok]])
+    serial, _ = serving.topk_rows(scores.copy(), np.arange(n), k, ptr, idx, mask, own, parallel=False)
+    np.testing.assert_array_equal(serial, serving.topk_rows(scores.copy(), np.arange(n), k, ptr, idx, mask, own)[0])
+
+
+def test_threaded_serving_is_the_same_on_one_and_two_threads():
+    """Exact and cluster top-k spread their products over threads; one thread gives the same slates."""
+    rng = np.random.default_rng(3)
+    Y = rng.standard_normal((3000, 8)).astype(np.float32)
+    X = rng.standard_normal((700, 8)).astype(np.float32)
+    ex = sp.random(700, 3000, density=0.01, format="csr", random_state=rng)
+    ptr, idx = serving.exclusion_rows(ex, np.arange(700, dtype=np.int32))
+    mask = rng.random(3000) < 0.9
+    index = serving.ClusterIndex(Y, 32, seed=1)
+    before = numba.get_num_threads()
+    out = []
+    for n in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(n)
+        try:
+            out.append((serving.topk_dot(X, Y, 10, ptr, idx, mask), index.topk(X, 10, 8, ptr, idx, mask)))
+        finally:
+            numba.set_num_threads(before)
+    for one, two in zip(out[0], out[1]):
+        np.testing.assert_array_equal(one[0], two[0])
+        np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_in_threads_runs_every_task_once_and_raises_their_errors():
+    seen = np.zeros(50, np.int64)
+
+    def task(i):
+        seen[i] += 1
+
+    in_threads(task, range(50))
+    assert (seen == 1).all()
+
+    def fails(i):
+        if i == 7:
+            raise ValueError("task 7")
+
+    with pytest.raises(ValueError, match="task 7"):
+        in_threads(fails, range(20))
 
 
 def test_exclusion_rows_for_users_beyond_the_matrix():

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from streamsim.core.threads import in_threads
 from streamsim.recommender import serving
 
 
@@ -178,13 +179,16 @@ class Recommender(ABC):
         return ok
 
     def _serve(self, users, known, k, ex_ptr, ex_idx, mask, items, scores) -> None:
-        """Fill slates: known users from `_scores` in blocks, cold users by popularity."""
+        """Fill slates: known users from `_scores` in blocks spread over threads, cold users by
+        popularity."""
         pos = np.flatnonzero(known)
-        for start in range(0, len(pos), serving.BLOCK):
+
+        def block(start: int) -> None:
             sel = pos[start: start + serving.BLOCK]
-            block = self._scores(users[sel])
-            it, sc = serving.topk_rows(block, sel, k, ex_ptr, ex_idx, mask)
-            items[sel], scores[sel] = it, sc
+            items[sel], scores[sel] = serving.topk_rows(self._scores(users[sel]), sel, k, ex_ptr, ex_idx,
+                                                        mask, parallel=False)
+
+        in_threads(block, range(0, len(pos), serving.BLOCK))
         self._serve_cold(users, known, k, ex_ptr, ex_idx, mask, items, scores)
 
     def _serve_cold(self, users, known, k, ex_ptr, ex_idx, mask, items, scores) -> None:

@@ -8,9 +8,13 @@ is a pure function of the scores whatever the thread count.
 
 from __future__ import annotations
 
+import threading
+
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
+
+from streamsim.core.threads import in_threads
 
 FASTMATH = frozenset({"reassoc", "contract"})
 """The fast-math flags of every float kernel. "reassoc" lets LLVM vectorise sums and "contract" fuse
@@ -142,38 +146,47 @@ def _finish(hs, hi, size):
         hi[t] = -1
 
 
+@nb.njit(inline="always")
+def _topk_row(sc, e, k, ex_ptr, ex_idx, banned, self_item, hs, hi):
+    """One row's top k into (hs, hi); the row's scores are scratch."""
+    n = len(sc)
+    # filters first, as -inf in the row itself: the scan below is then one compare per item
+    for p in range(ex_ptr[e], ex_ptr[e + 1]):
+        if ex_idx[p] < n:
+            sc[ex_idx[p]] = -np.inf
+    for j in banned:
+        sc[j] = -np.inf
+    if 0 <= self_item < n:
+        sc[self_item] = -np.inf
+    size = 0
+    j = 0
+    while j < n and size < k:
+        if sc[j] > -np.inf:
+            size = _push(hs, hi, size, k, sc[j], j)
+        j += 1
+    if size == k:
+        # items come in increasing id, so a tie never displaces the heap's lower id
+        thr = hs[0]
+        for q in range(j, n):
+            if sc[q] > thr:
+                hs[0] = sc[q]
+                hi[0] = q
+                _sift_down(hs, hi, 0, k)
+                thr = hs[0]
+    _finish(hs, hi, size)
+
+
 @nb.njit(parallel=True, cache=True)
 def _topk_rows(block, rows, k, ex_ptr, ex_idx, banned, self_items, out_i, out_s):
-    n = block.shape[1]
     for r in nb.prange(block.shape[0]):
-        sc = block[r]
-        e = rows[r]
-        # filters first, as -inf in the row itself: the scan below is then one compare per item
-        for p in range(ex_ptr[e], ex_ptr[e + 1]):
-            if ex_idx[p] < n:
-                sc[ex_idx[p]] = -np.inf
-        for j in banned:
-            sc[j] = -np.inf
-        if 0 <= self_items[r] < n:
-            sc[self_items[r]] = -np.inf
-        hs = out_s[r]
-        hi = out_i[r]
-        size = 0
-        j = 0
-        while j < n and size < k:
-            if sc[j] > -np.inf:
-                size = _push(hs, hi, size, k, sc[j], j)
-            j += 1
-        if size == k:
-            # items come in increasing id, so a tie never displaces the heap's lower id
-            thr = hs[0]
-            for q in range(j, n):
-                if sc[q] > thr:
-                    hs[0] = sc[q]
-                    hi[0] = q
-                    _sift_down(hs, hi, 0, k)
-                    thr = hs[0]
-        _finish(hs, hi, size)
+        _topk_row(block[r], rows[r], k, ex_ptr, ex_idx, banned, self_items[r], out_s[r], out_i[r])
+
+
+@nb.njit(cache=True, nogil=True)
+def _topk_rows_serial(block, rows, k, ex_ptr, ex_idx, banned, self_items, out_i, out_s):
+    """`_topk_rows` on the calling thread, without the GIL (for `in_threads` tasks)."""
+    for r in range(block.shape[0]):
+        _topk_row(block[r], rows[r], k, ex_ptr, ex_idx, banned, self_items[r], out_s[r], out_i[r])
 
 
 @nb.njit(parallel=True, cache=True)
@@ -197,7 +210,8 @@ def _topk_ordered(order, scores, rows, k, ex_ptr, ex_idx, mask, out_i, out_s):
 
 
 def topk_rows(block: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray, ex_idx: np.ndarray,
-              mask: np.ndarray, self_items: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              mask: np.ndarray, self_items: np.ndarray | None = None,
+              parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of each row of a dense score block; the block is used as scratch (overwritten).
 
     Args:
@@ -207,6 +221,8 @@ def topk_rows(block: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray, e
         ex_ptr, ex_idx: excluded items per exclusion row, sorted (see `exclusion_rows`).
         mask: bool[T] allowed items.
         self_items: (m,) an item never returned for the row (-1 for none).
+        parallel: rows over numba's threads; False selects on the calling thread (inside an
+            `in_threads` task).
     """
     m = block.shape[0]
     out_i = np.empty((m, k), np.int32)
@@ -214,8 +230,9 @@ def topk_rows(block: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray, e
     if self_items is None:
         self_items = np.full(m, -1, np.int32)
     block = np.require(block, np.float32, ["C", "W"])
-    _topk_rows(block, np.asarray(rows, np.int64), k, ex_ptr, ex_idx, banned(mask),
-               np.asarray(self_items, np.int32), out_i, out_s)
+    kernel = _topk_rows if parallel else _topk_rows_serial
+    kernel(block, np.asarray(rows, np.int64), k, ex_ptr, ex_idx, banned(mask),
+           np.asarray(self_items, np.int32), out_i, out_s)
     return out_i, out_s
 
 
@@ -243,7 +260,11 @@ def topk_shared(scores: np.ndarray, rows: np.ndarray, k: int, ex_ptr: np.ndarray
 def topk_dot(queries: np.ndarray, vecs: np.ndarray, k: int, ex_ptr: np.ndarray,
              ex_idx: np.ndarray, mask: np.ndarray, self_items: np.ndarray | None = None,
              rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k of ``queries @ vecs.T`` per query, scored in blocks of `BLOCK` queries."""
+    """Exact top-k of ``queries @ vecs.T`` per query, scored in blocks of `BLOCK` queries.
+
+    The blocks are spread over threads (`in_threads`): each scores its block into a buffer of
+    its own and selects from it while the buffer is still in cache.
+    """
     n = len(queries)
     out_i = np.empty((n, k), np.int32)
     out_s = np.empty((n, k), np.float32)
@@ -251,10 +272,17 @@ def topk_dot(queries: np.ndarray, vecs: np.ndarray, k: int, ex_ptr: np.ndarray,
     self_items = np.full(n, -1, np.int32) if self_items is None else np.asarray(self_items, np.int32)
     vt = np.ascontiguousarray(vecs, np.float32).T
     ban = banned(mask)
-    for start in range(0, n, BLOCK):
+    local = threading.local()
+
+    def block(start: int) -> None:
         sl = slice(start, start + BLOCK)
-        block = np.ascontiguousarray(queries[sl], np.float32) @ vt
-        _topk_rows(block, rows[sl], k, ex_ptr, ex_idx, ban, self_items[sl], out_i[sl], out_s[sl])
+        q = np.ascontiguousarray(queries[sl], np.float32)
+        if getattr(local, "buf", None) is None:
+            local.buf = np.empty((BLOCK, vt.shape[1]), np.float32)
+        scores = np.matmul(q, vt, out=local.buf[: len(q)])
+        _topk_rows_serial(scores, rows[sl], k, ex_ptr, ex_idx, ban, self_items[sl], out_i[sl], out_s[sl])
+
+    in_threads(block, range(0, n, BLOCK))
     return out_i, out_s
 
 
@@ -353,10 +381,13 @@ class ClusterIndex:
             rank[order] = np.arange(len(flat)) - np.repeat(c_ptr[:-1], counts)
             start_of = off[flat] + rank * sizes_c[flat]
             buf = np.empty(int(off[-1]), np.float32)
-            for c in np.flatnonzero(counts * sizes_c):
+
+            def score(c: int) -> None:
                 qs = order[c_ptr[c]:c_ptr[c + 1]] // n_probe
                 np.matmul(q[qs], self.member_vecs_t[c],
                           out=buf[off[c]:off[c + 1]].reshape(len(qs), sizes_c[c]))
+
+            in_threads(score, np.flatnonzero(counts * sizes_c))
             _offer(buf, start_of.reshape(probe.shape), probe, self.ptr, self.members, rows[sl],
                    self_items[sl], k, ex_ptr, ex_idx, allowed, out_s[sl], out_i[sl])
         return out_i, out_s

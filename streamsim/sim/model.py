@@ -8,7 +8,6 @@ in ``agents``, learning in ``recommender``, money in ``economics``. Each step re
 
 from __future__ import annotations
 
-import functools
 import itertools
 import time
 from collections import defaultdict
@@ -16,7 +15,6 @@ from contextlib import contextmanager
 
 import mesa
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from streamsim import recommender as recommenders
 from streamsim.agents.artists import ArtistPopulation
@@ -28,6 +26,7 @@ from streamsim.agents.listeners import ListenerPopulation
 from streamsim.agents.listening import listen_blocks
 from streamsim.agents.world import World
 from streamsim.core.config import Scenario
+from streamsim.core.threads import blas
 from streamsim.economics import revenue as money
 from streamsim.economics.rules import settle_all
 from streamsim.economics.splits import net_shares
@@ -38,12 +37,6 @@ from streamsim.sim.ledger import Ledger
 from streamsim.sim.record import Artists, EpochRecord, Listeners, Served, Tracks
 from streamsim.sim.tally import Tally
 from streamsim.sim.seeds import phase_rng
-
-
-@functools.cache
-def _blas() -> ThreadpoolController:
-    """The process's thread pools, found once: looking them up scans the loaded libraries."""
-    return ThreadpoolController()
 
 
 class StreamingModel(mesa.Model):
@@ -112,7 +105,7 @@ class StreamingModel(mesa.Model):
         BLAS runs single-threaded inside an epoch: the parallel work is in numba kernels, and
         BLAS threads spinning beside numba's made small matrix products ten times slower.
         """
-        with _blas().limit(limits=1, user_api="blas"):
+        with blas().limit(limits=1, user_api="blas"):
             self._record = self._step()
         self.epoch += 1
         return self._record

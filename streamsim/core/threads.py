@@ -34,6 +34,13 @@ def in_threads(task: Callable[[object], None], items: Iterable) -> None:
         for item in items:
             task(item)
         return
-    with blas().limit(limits=1, user_api="blas"), ThreadPoolExecutor(n) as pool:
-        for _ in pool.map(task, items):
+    with blas().limit(limits=1, user_api="blas"):
+        for _ in _pool(n).map(task, items):
             pass
+
+
+@functools.cache
+def _pool(n: int) -> ThreadPoolExecutor:
+    """One pool of n threads for the process: starting threads for every call costs more than
+    a small product."""
+    return ThreadPoolExecutor(n, thread_name_prefix="streamsim")

@@ -297,7 +297,7 @@ def similar(vecs: np.ndarray, queries: np.ndarray, query_items: np.ndarray, k: i
 
 # -- candidate generation by clusters of item factors ---------------------------------------------
 QUERY_BLOCK = 8_192       # at most this many queries scored together in ClusterIndex.topk
-SCORE_BUFFER = 16_000_000  # float32 scores held at once by ClusterIndex.topk (64 MB)
+SCORE_BUFFER = 64_000_000  # float32 scores held at once by ClusterIndex.topk (256 MB)
 KMEANS_SAMPLE = 64        # k-means is fitted on at most this many items per cluster (then all are assigned)
 
 

@@ -91,6 +91,23 @@ def test_threaded_serving_is_the_same_on_one_and_two_threads():
         np.testing.assert_array_equal(one[1], two[1])
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 50), max_size=60), st.integers(1, 120), st.integers(1, 10))
+def test_score_blocks_cover_the_rows_within_the_budget(cost, budget, max_rows):
+    """Cluster scoring's query blocks: consecutive, covering every query once, each within the
+    score buffer (unless one query alone exceeds it) and as long as the budget allows."""
+    cost = np.array(cost, np.int64)
+    blocks = serving.score_blocks(cost, budget, max_rows)
+    starts = [b[0] for b in blocks]
+    assert starts == ([0] + [b[1] for b in blocks[:-1]] if blocks else [])
+    assert (blocks[-1][1] if blocks else 0) == len(cost)
+    for start, stop in blocks:
+        assert 1 <= stop - start <= max_rows
+        assert cost[start:stop].sum() <= budget or stop - start == 1
+        if stop < len(cost) and stop - start < max_rows:
+            assert cost[start:stop + 1].sum() > budget
+
+
 def test_in_threads_runs_every_task_once_and_raises_their_errors():
     seen = np.zeros(50, np.int64)
 

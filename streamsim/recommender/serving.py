@@ -362,12 +362,11 @@ class ClusterIndex:
             return out_i, out_s
         allowed = allowed_mask(mask, len(self.vecs))
         sizes_c = np.diff(self.ptr)
-        per_query = n_probe * max(float(sizes_c.mean()), 1.0)
-        q_block = int(min(QUERY_BLOCK, max(64, SCORE_BUFFER // per_query)))
-        for start in range(0, n, q_block):
-            sl = slice(start, start + q_block)
+        probes = self.probe(queries, n_probe)
+        for start, stop in score_blocks(sizes_c[probes].sum(axis=1), SCORE_BUFFER, QUERY_BLOCK):
+            sl = slice(start, stop)
             q = np.ascontiguousarray(queries[sl], np.float32)
-            probe = self.probe(q, n_probe)
+            probe = probes[sl]
             # the queries of each cluster in query order (a stable sort of the probe table), and
             # where the row of each (query, probe) lies in the score buffer
             flat = probe.ravel().astype(np.int64)
@@ -391,6 +390,19 @@ class ClusterIndex:
             _offer(buf, start_of.reshape(probe.shape), probe, self.ptr, self.members, rows[sl],
                    self_items[sl], k, ex_ptr, ex_idx, allowed, out_s[sl], out_i[sl])
         return out_i, out_s
+
+
+def score_blocks(cost: np.ndarray, budget: int, max_rows: int) -> list[tuple[int, int]]:
+    """Consecutive (start, stop) blocks of rows whose summed cost stays within budget (a row
+    costing more than the budget gets a block of its own), at most max_rows rows each."""
+    csum = np.concatenate([[0], np.cumsum(cost, dtype=np.int64)])
+    blocks, start, n = [], 0, len(cost)
+    while start < n:
+        stop = int(np.searchsorted(csum, csum[start] + budget, side="right")) - 1
+        stop = min(max(stop, start + 1), start + max_rows, n)
+        blocks.append((start, stop))
+        start = stop
+    return blocks
 
 
 @nb.njit(parallel=True, cache=True)

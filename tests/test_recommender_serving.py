@@ -108,6 +108,26 @@ def test_score_blocks_cover_the_rows_within_the_budget(cost, budget, max_rows):
             assert cost[start:stop + 1].sum() > budget
 
 
+def _sum_in_threads(n: int) -> float:
+    out = np.zeros(n)
+
+    def task(i):
+        out[i] = i
+
+    in_threads(task, range(n))
+    return float(out.sum())
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_in_threads_works_in_a_forked_child_after_the_parent_used_it():
+    """A forked child inherits the parent's pool but not its threads; it must not wait forever."""
+    import multiprocessing
+
+    assert _sum_in_threads(8) == 28.0
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_sum_in_threads, (8,)).get(timeout=60) == 28.0
+
+
 def test_in_threads_runs_every_task_once_and_raises_their_errors():
     seen = np.zeros(50, np.int64)
 

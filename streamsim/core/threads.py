@@ -10,6 +10,7 @@ writes only its own part of the output, so results do not depend on the thread c
 from __future__ import annotations
 
 import functools
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
@@ -44,3 +45,7 @@ def _pool(n: int) -> ThreadPoolExecutor:
     """One pool of n threads for the process: starting threads for every call costs more than
     a small product."""
     return ThreadPoolExecutor(n, thread_name_prefix="streamsim")
+
+
+# A forked child has the pool object but not its threads: it must start its own.
+os.register_at_fork(after_in_child=_pool.cache_clear)

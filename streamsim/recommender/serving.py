@@ -299,6 +299,7 @@ def similar(vecs: np.ndarray, queries: np.ndarray, query_items: np.ndarray, k: i
 QUERY_BLOCK = 8_192       # at most this many queries scored together in ClusterIndex.topk
 SCORE_BUFFER = 64_000_000  # float32 scores held at once by ClusterIndex.topk (256 MB)
 KMEANS_SAMPLE = 64        # k-means is fitted on at most this many items per cluster (then all are assigned)
+KMEANS_BLOCK = 16_384     # rows assigned to their nearest centroid per product
 
 
 class ClusterIndex:
@@ -458,12 +459,15 @@ def kmeans(x: np.ndarray, n_clusters: int, seed: int | np.random.SeedSequence,
 
 
 def _nearest(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """Index of the nearest centroid (Euclidean) of each row, in blocks of rows."""
+    """Index of the nearest centroid (Euclidean) of each row, in blocks of rows over threads."""
     cc = (centroids * centroids).sum(axis=1)
     out = np.empty(len(x), np.int64)
-    for s in range(0, len(x), 65_536):
-        d = cc[None, :] - 2.0 * (x[s:s + 65_536] @ centroids.T)
-        out[s:s + 65_536] = np.argmin(d, axis=1)
+
+    def block(s: int) -> None:
+        d = cc[None, :] - 2.0 * (x[s:s + KMEANS_BLOCK] @ centroids.T)
+        out[s:s + KMEANS_BLOCK] = np.argmin(d, axis=1)
+
+    in_threads(block, range(0, len(x), KMEANS_BLOCK))
     return out
 
 
